@@ -1,0 +1,81 @@
+"""The one place that holds Captcha Lab's tunable numbers."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that protect the server from hostile or accidental input."""
+
+    # Largest file we accept at all, image or archive entry: a classroom upload, not a dataset dump.
+    max_file_bytes: int = 8 * 1024 * 1024
+    # Header-declared pixel count above which we refuse before decoding (a 30000x30000 bomb is 9e8).
+    max_image_pixels: int = 4_000_000
+    # Widest and tallest image we read; a captcha wider than this is a strip, not a captcha.
+    max_image_side: int = 4096
+    # Aspect ratio beyond which an image is "too wide" to be a captcha (60000x12 is 5000:1).
+    max_aspect_ratio: float = 40.0
+    # At most this many characters are cut from one captcha, whatever the image claims.
+    max_segments: int = 16
+    # Zip caps: entries, bytes after inflation, inflation ratio, and folder depth.
+    max_zip_entries: int = 50_000
+    max_zip_total_bytes: int = 512 * 1024 * 1024
+    max_zip_ratio: float = 200.0
+    max_zip_depth: int = 6
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every default of the pipeline; override with dataclasses.replace or Config.with_(...)."""
+
+    # Side of the square grayscale letter image fed to the CNN, as in the seed (60x60).
+    letter_size: int = 60
+    # Characters per generated captcha; solving reads the length from the model's metadata.
+    captcha_length: int = 4
+    # The seed worked with 19 distinct lowercase letters; these skip look-alikes (i/l/o/v/x...).
+    alphabet: str = "abcdefghjkmnpqrstuw"
+    # Generator difficulty: easy | medium | hard.
+    difficulty: str = "easy"
+    # Captchas generated when nothing else is given: about the seed's 2,090 letters after resampling.
+    generate_count: int = 600
+    # Seed for everything random: generator, split, resampling, weight init.
+    seed: int = 0
+    # Share of captchas (or letters) held out for the test split, never resampled.
+    test_size: float = 0.2
+    # Share of the remaining data used for validation during training.
+    val_size: float = 0.1
+    # Resampling of the training split only: bootstrap | downsample | none.
+    resample: str = "bootstrap"
+    # Target count per class for resampling; None means the largest class (bootstrap) or smallest (downsample).
+    per_class: int | None = None
+    # Model kind: cnn (the seed's network, with its missing Flatten) or forest (scikit-learn baseline).
+    model: str = "cnn"
+    # The seed trained 10 epochs with adam at batch 32; larger batches train faster on 2 cores with a scaled rate.
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    # The seed's CNN layer sizes: Conv 20@6x6, MaxPool 3, Conv 15@3x3, MaxPool 3, Dense 300.
+    conv1_filters: int = 20
+    conv1_kernel: int = 6
+    conv2_filters: int = 15
+    conv2_kernel: int = 3
+    pool_size: int = 3
+    dense_units: int = 300
+    # Random-forest baseline size; small enough to train in seconds on 2 cores.
+    forest_trees: int = 200
+    # How many top labels predict() reports.
+    top_k: int = 5
+    limits: Limits = field(default_factory=Limits)
+
+    def with_(self, **changes) -> "Config":
+        """Return a copy with the given fields changed, ignoring None values."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        """Return the configuration as plain JSON-able data."""
+        return dataclasses.asdict(self)
+
+
+DEFAULT = Config()
