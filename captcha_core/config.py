@@ -24,6 +24,11 @@ class Limits:
     max_zip_total_bytes: int = 512 * 1024 * 1024
     max_zip_ratio: float = 200.0
     max_zip_depth: int = 6
+    # The zip file itself: below Streamlit's 200 MB upload default, far above a class dataset of captchas.
+    max_zip_bytes: int = 128 * 1024 * 1024
+    # zipfile parses the whole central directory into memory before any per-entry cap can act,
+    # so its size is capped first; 50,000 entries with ordinary names need about 5 MB.
+    max_zip_directory_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
