@@ -1,0 +1,327 @@
+"""The command line: generate, extract, train, evaluate, predict and solve."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import cv2
+
+from .config import DEFAULT, Config
+from .data import DatasetError, collect_images, generate_dataset, load_path
+from .generator import DIFFICULTIES, generate_captchas
+from .imageio import InputRejected
+from .models import MODEL_KINDS
+from .resample import STRATEGIES
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage that argparse could not catch, such as an existing output."""
+
+
+def say(message: str) -> None:
+    """One line for people, on stderr, so stdout stays machine-readable."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def reject_line(name: str, reason: str) -> str:
+    """One clear line for a rejected input, naming it once."""
+    return reason if reason.startswith(name) else f"{name}: {reason}"
+
+
+# ---------------------------------------------------------------- generate and extract
+
+
+def cmd_generate(args) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    items = generate_captchas(args.count, length=args.length, alphabet=args.alphabet, difficulty=args.difficulty, seed=args.seed)
+    seen: Counter = Counter()
+    for text, image in items:
+        seen[text] += 1
+        # A repeated text gets _<n>, which the loader drops when it reads the label back.
+        name = text if seen[text] == 1 else f"{text}_{seen[text]}"
+        cv2.imwrite(str(out / f"{name}.png"), image)
+    say(f"wrote {len(items)} {args.difficulty} captchas to {out}")
+    return EXIT_OK
+
+
+def cmd_extract(args) -> int:
+    dataset = load_path(args.captchas, DEFAULT)
+    if not dataset.is_captchas:
+        raise UsageError(f"{args.captchas} holds letter folders already; extract takes captchas")
+    out = Path(args.out)
+    counters: Counter = Counter()
+    total = len(dataset.letters)
+    for i, (image, label) in enumerate(zip(dataset.letters.images, dataset.letters.labels), 1):
+        folder = out / safe_folder_name(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        counters[label] += 1
+        cv2.imwrite(str(folder / f"{counters[label]}.png"), image)
+        if i % 200 == 0 or i == total:
+            say(f"\rextracted {i}/{total} letters")
+    failed = int((~dataset.segment_ok).sum())
+    say(f"{len(dataset.texts)} captchas, segmentation yield {dataset.segmentation_yield:.1%}; {failed} could not be cut and were left out")
+    for name, why in dataset.skipped:
+        say(reject_line(name, why))
+    return EXIT_REJECTED if dataset.skipped else EXIT_OK
+
+
+def safe_folder_name(label: str) -> str:
+    """A class label as a folder name; labels are characters, but a '/' or '.' must not become a path."""
+    return label if label.isalnum() else f"u{ord(label[0]):04x}"
+
+
+# ---------------------------------------------------------------- train and evaluate
+
+
+def config_from_args(args) -> Config:
+    return DEFAULT.with_(
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        resample=args.resample,
+        per_class=args.per_class,
+        seed=args.seed,
+        test_size=args.test_size,
+        difficulty=args.difficulty,
+        generate_count=args.count,
+    )
+
+
+class ProgressPrinter:
+    """A text progress bar on stderr: redrawn in place on a terminal, one line per epoch otherwise."""
+
+    width = 24
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, p) -> None:
+        if p.phase != "training":
+            if p.phase in ("preparing", "evaluating"):
+                print(f"{p.phase}...", file=self.stream, flush=True)
+            return
+        end_of_epoch = p.step == p.steps and p.val_accuracy is not None or (p.step == p.steps and not p.val_loss and p.history)
+        if not self.tty and not end_of_epoch:
+            return
+        filled = int(self.width * p.step / max(p.steps, 1))
+        bar = "#" * filled + "." * (self.width - filled)
+        line = f"epoch {p.epoch}/{p.epochs} [{bar}] {p.step}/{p.steps} loss {p.loss or 0:.3f} acc {p.accuracy or 0:.3f}"
+        if p.val_accuracy is not None:
+            line += f" val_acc {p.val_accuracy:.3f}"
+        if p.eta_seconds is not None:
+            line += f" ETA {p.eta_seconds:.0f}s"
+        if self.tty:
+            print("\r" + line, end="\n" if end_of_epoch else "", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def load_training_data(args, config: Config):
+    """The dataset named by --data, or the built-in generator's when none is named."""
+    if args.data in (None, "builtin"):
+        return generate_dataset(config)
+    return load_path(args.data, config)
+
+
+def cmd_train(args) -> int:
+    from .persistence import build_metadata, save_model
+    from .training import train
+
+    config = config_from_args(args)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"{out} already exists; choose another name or pass --overwrite")
+    dataset = load_training_data(args, config)
+    for name, why in dataset.skipped:
+        say(reject_line(name, why))
+    describe_dataset(dataset)
+    result = train(dataset, config, progress=ProgressPrinter(), leaky_seed_protocol=args.leaky_seed_protocol)
+    metadata = build_metadata(result, dataset, config)
+    save_model(result.classifier, [str(c) for c in result.classifier.classes_], metadata, out, overwrite=args.overwrite)
+    summary = {**result.report.to_dict(), "model": str(out), "protocol": result.protocol, "seconds": result.seconds,
+               "split_sizes": result.split.sizes(), "segmentation_yield": dataset.segmentation_yield}
+    emit(summary, args.json, human_report)
+    return EXIT_REJECTED if dataset.skipped else EXIT_OK
+
+
+def describe_dataset(dataset) -> None:
+    if dataset.is_captchas:
+        say(f"{len(dataset.texts)} captchas, {len(dataset.letters)} letters, {len(dataset.letters.class_counts())} classes, "
+            f"segmentation yield {dataset.segmentation_yield:.1%}")
+    else:
+        say(f"{len(dataset.letters)} letters, {len(dataset.letters.class_counts())} classes")
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from .evaluation import evaluate
+    from .persistence import load_model
+
+    loaded = load_model(args.model)
+    letter_size = int(loaded.metadata.get("letter_size", DEFAULT.letter_size))
+    config = DEFAULT.with_(letter_size=letter_size)
+    dataset = load_path(args.data, config)
+    for name, why in dataset.skipped:
+        say(reject_line(name, why))
+    describe_dataset(dataset)
+    unknown = sorted(set(dataset.letters.labels.tolist()) - set(loaded.labels))
+    if unknown:
+        say(f"note: the data has classes the model never saw: {' '.join(unknown)}")
+    report = evaluate(loaded.classifier, dataset, np.arange(len(dataset.letters)), np.arange(len(dataset.texts)))
+    emit({**report.to_dict(), "model": str(args.model), "segmentation_yield": dataset.segmentation_yield}, args.json, human_report)
+    return EXIT_REJECTED if dataset.skipped else EXIT_OK
+
+
+def human_report(summary: dict) -> str:
+    lines = [f"letter accuracy: {summary['letter_accuracy']:.2%} on {summary['n_test_letters']} test letters"]
+    if summary.get("captcha_accuracy") is not None:
+        lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas "
+                     f"({summary['segmentation_failures_in_test']} could not be segmented and count as wrong)")
+    if "protocol" in summary:
+        lines.append(f"protocol: {summary['protocol']}; model saved to {summary['model']}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- predict and solve
+
+
+def cmd_predict(args) -> int:
+    from .prediction import Predictor
+
+    predictor = Predictor.from_folder(args.model)
+    images, rejected = collect_images(args.images)
+    readings = predictor.read_letters([im for _, im in images], k=args.top)
+    rows = [{"file": name, "label": r.label, "confidence": r.confidence, "top": [[l, p] for l, p in r.top]}
+            for (name, _), r in zip(images, readings)]
+    return finish_batch(rows, rejected, args.json, lambda r: f"{r['file']}: {r['label']} ({r['confidence']:.1%})")
+
+
+def cmd_solve(args) -> int:
+    from .prediction import Predictor
+
+    predictor = Predictor.from_folder(args.model)
+    images, rejected = collect_images(args.images)
+    readings = predictor.solve_many([im for _, im in images], length=args.length)
+    rows = [{"file": name, "text": r.text, "confidence": r.confidence} for (name, _), r in zip(images, readings)]
+    return finish_batch(rows, rejected, args.json, lambda r: f"{r['file']}: {r['text']} ({r['confidence']:.1%})")
+
+
+def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: bool, line) -> int:
+    """Print answers for the good inputs and one line per rejected input; exit 1 if any was rejected."""
+    for name, why in rejected:
+        say(reject_line(name, why))
+    if as_json:
+        rows = rows + [{"file": name, "error": why} for name, why in rejected]
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(line(row))
+    if not rows and not rejected:
+        say("no images given")
+        return EXIT_USAGE
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def emit(summary: dict, as_json: bool, human) -> None:
+    print(json.dumps(summary, indent=2) if as_json else human(summary))
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m captcha_core", description="Captcha Lab: captchas in, a trained letter reader out.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write built-in synthetic captchas named <text>.png")
+    p.add_argument("--out", required=True)
+    p.add_argument("--count", type=positive, required=True)
+    p.add_argument("--length", type=positive, default=DEFAULT.captcha_length)
+    p.add_argument("--alphabet", default=DEFAULT.alphabet)
+    p.add_argument("--difficulty", choices=DIFFICULTIES, default=DEFAULT.difficulty)
+    p.add_argument("--seed", type=int, default=DEFAULT.seed)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("extract", help="cut labelled captchas into letter folders DIR/<label>/<n>.png")
+    p.add_argument("--captchas", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("train", help="split, resample the training split, train, evaluate on the test split, save")
+    p.add_argument("--data", help="folder or .zip of captchas or letter folders (default: the built-in generator)")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--model", choices=MODEL_KINDS, default=None)
+    p.add_argument("--epochs", type=positive)
+    p.add_argument("--batch-size", type=positive)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--resample", choices=STRATEGIES)
+    p.add_argument("--per-class", type=positive)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--test-size", type=fraction)
+    p.add_argument("--difficulty", choices=DIFFICULTIES, help="built-in data only")
+    p.add_argument("--count", type=positive, help="built-in data only: captchas to generate")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    p.add_argument("--leaky-seed-protocol", action="store_true", help="teaching only: resample before the split, as the seed did")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a model on labelled data")
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="read single-letter images")
+    p.add_argument("--model", required=True)
+    p.add_argument("--top", type=positive, default=DEFAULT.top_k)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("solve", help="read whole captchas")
+    p.add_argument("--model", required=True)
+    p.add_argument("--length", type=positive, help="characters per captcha (default: from the model)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(func=cmd_solve)
+    return parser
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
+    except (InputRejected, DatasetError, ValueError, OSError) as exc:
+        say(f"error: {exc}")
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130

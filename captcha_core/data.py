@@ -1,0 +1,334 @@
+"""Data in: the generator, labelled-captcha folders and letter folders feed one in-memory dataset."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from .archive import read_zip
+from .config import DEFAULT, Config
+from .generator import generate_captchas
+from .imageio import IMAGE_SUFFIXES, InputRejected, decode_image
+from .segmentation import normalize_letter, segment_captcha
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used for training, with a message a student can act on."""
+
+
+@dataclass
+class LetterSet:
+    """Letters ready for a classifier: images, labels and the captcha each letter came from."""
+
+    images: np.ndarray  # (N, S, S) uint8, dark ink on white
+    labels: np.ndarray  # (N,) str
+    groups: np.ndarray  # (N,) int: captcha index, so a split can keep a captcha's letters together
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> "LetterSet":
+        """Return the letters at the given positions."""
+        return LetterSet(self.images[index], self.labels[index], self.groups[index])
+
+    def class_counts(self) -> dict[str, int]:
+        """Count letters per class, in sorted label order."""
+        return dict(sorted(Counter(self.labels.tolist()).items()))
+
+
+@dataclass
+class Dataset:
+    """One loaded dataset: captchas (with their segmented letters) or letter folders."""
+
+    kind: str  # "captchas" or "letters"
+    letters: LetterSet
+    texts: list[str] = field(default_factory=list)  # per captcha, for kind == "captchas"
+    images: list[np.ndarray] = field(default_factory=list)  # per captcha, grayscale
+    names: list[str] = field(default_factory=list)  # file name (or generated id) per captcha or letter
+    segment_ok: np.ndarray | None = None  # per captcha: cut into the label's number of pieces
+    boxes: list[list[tuple[int, int, int, int]]] = field(default_factory=list)  # per captcha
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) for inputs we left out
+    source: str = ""
+
+    @property
+    def is_captchas(self) -> bool:
+        return self.kind == "captchas"
+
+    @property
+    def segmentation_yield(self) -> float | None:
+        """Share of captchas cut into the right number of pieces (None for letter data)."""
+        if self.segment_ok is None or len(self.segment_ok) == 0:
+            return None
+        return float(np.mean(self.segment_ok))
+
+    @property
+    def alphabet(self) -> str:
+        """The sorted set of characters seen in the labels."""
+        return "".join(sorted(set(self.letters.labels.tolist()) | set("".join(self.texts))))
+
+    @property
+    def lengths(self) -> list[int]:
+        """The sorted distinct captcha lengths (empty for letter data)."""
+        return sorted({len(t) for t in self.texts})
+
+    def fingerprint(self) -> str:
+        """A short hash of the letters and labels, recorded with every model trained on them."""
+        digest = hashlib.sha256()
+        digest.update(self.letters.images.tobytes())
+        digest.update("\n".join(self.letters.labels.tolist()).encode())
+        return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- building datasets
+
+
+def from_captchas(
+    items: list[tuple[str, np.ndarray]],
+    names: list[str] | None = None,
+    config: Config = DEFAULT,
+    skipped: list[tuple[str, str]] | None = None,
+    source: str = "",
+) -> Dataset:
+    """Segment labelled captchas into letters, keeping the captcha index of every letter."""
+    names = names or [f"{i:05d}_{text}" for i, (text, _) in enumerate(items)]
+    crops, labels, groups, ok, boxes = [], [], [], [], []
+    for index, (text, image) in enumerate(items):
+        seg = segment_captcha(image, expected=len(text), config=config)
+        ok.append(seg.ok)
+        boxes.append(seg.boxes)
+        if seg.ok:
+            crops.append(seg.crops)
+            labels.extend(text)
+            groups.extend([index] * len(text))
+    size = config.letter_size
+    letters = LetterSet(
+        np.concatenate(crops) if crops else np.zeros((0, size, size), np.uint8),
+        np.array(labels, dtype=str),
+        np.array(groups, dtype=np.int64),
+    )
+    return Dataset(
+        kind="captchas",
+        letters=letters,
+        texts=[t for t, _ in items],
+        images=[im for _, im in items],
+        names=list(names),
+        segment_ok=np.array(ok, dtype=bool),
+        boxes=boxes,
+        skipped=list(skipped or []),
+        source=source,
+    )
+
+
+def from_letters(
+    items: list[tuple[str, np.ndarray]],
+    names: list[str] | None = None,
+    config: Config = DEFAULT,
+    skipped: list[tuple[str, str]] | None = None,
+    source: str = "",
+) -> Dataset:
+    """Normalize single-letter images; each letter is its own group."""
+    size = config.letter_size
+    images = np.stack([normalize_letter(im, size) for _, im in items]) if items else np.zeros((0, size, size), np.uint8)
+    letters = LetterSet(images, np.array([label for label, _ in items], dtype=str), np.arange(len(items)))
+    return Dataset(
+        kind="letters",
+        letters=letters,
+        names=list(names or [f"{i:05d}" for i in range(len(items))]),
+        skipped=list(skipped or []),
+        source=source,
+    )
+
+
+def generate_dataset(config: Config = DEFAULT, count: int | None = None) -> Dataset:
+    """Build the built-in synthetic dataset described by the configuration."""
+    items = generate_captchas(
+        count or config.generate_count,
+        length=config.captcha_length,
+        alphabet=config.alphabet,
+        difficulty=config.difficulty,
+        seed=config.seed,
+    )
+    source = f"generated: {len(items)} {config.difficulty} captchas, seed {config.seed}"
+    return from_captchas(items, config=config, source=source)
+
+
+# ---------------------------------------------------------------- files, folders and zips
+
+
+def load_path(path: str | os.PathLike, config: Config = DEFAULT) -> Dataset:
+    """Load a folder, a .zip or a single image, telling captchas from letter folders on its own."""
+    path = Path(path)
+    if path.is_symlink():
+        raise InputRejected(f"{path}: symbolic links are not followed")
+    if path.is_dir():
+        files, skipped = read_folder(path, config)
+    elif path.is_file() and path.suffix.lower() == ".zip":
+        report = read_zip(path, config.limits)
+        files, skipped = report.entries, list(report.skipped)
+    elif path.is_file():
+        files, skipped = [(path.name, read_bytes_capped(path, config))], []
+    else:
+        raise InputRejected(f"{path}: no such file or folder")
+    return load_entries(files, config, skipped=skipped, source=str(path))
+
+
+def load_zip_bytes(data: bytes, name: str, config: Config = DEFAULT) -> Dataset:
+    """Load an uploaded zip from memory."""
+    report = read_zip(data, config.limits)
+    return load_entries(report.entries, config, skipped=list(report.skipped), source=name)
+
+
+def read_bytes_capped(path: Path, config: Config) -> bytes:
+    """Read a regular file, refusing one larger than the file cap."""
+    size = path.stat().st_size
+    if size > config.limits.max_file_bytes:
+        raise InputRejected(f"{path.name}: {size:,} bytes is over the {config.limits.max_file_bytes:,}-byte limit")
+    return path.read_bytes()
+
+
+def read_folder(root: Path, config: Config) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """Read the files under a folder as (relative posix path, bytes), skipping hidden files and links."""
+    files, skipped = [], []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(root)
+        # Hidden folders (.git, __MACOSX-style leftovers) are never classes.
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith(".") or d == "__MACOSX":
+                skipped.append(((rel_dir / d).as_posix(), "hidden folder"))
+            else:
+                kept.append(d)
+        dirnames[:] = kept
+        if len(rel_dir.parts) >= config.limits.max_zip_depth:
+            skipped.append((rel_dir.as_posix(), "folder nested too deep"))
+            dirnames[:] = []
+            continue
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            rel = (rel_dir / name).as_posix()
+            if name.startswith("."):
+                skipped.append((rel, "hidden file"))
+            elif full.is_symlink() or not full.is_file():
+                skipped.append((rel, "not a regular file (links are not followed)"))
+            else:
+                try:
+                    files.append((rel, read_bytes_capped(full, config)))
+                except (InputRejected, OSError) as exc:
+                    skipped.append((rel, str(exc)))
+            if len(files) > config.limits.max_zip_entries:
+                raise InputRejected(f"{root}: more than {config.limits.max_zip_entries:,} files")
+    return files, skipped
+
+
+def label_from_stem(stem: str) -> str:
+    """A captcha's label is its file stem up to the first underscore (`abcd_2.png` reads `abcd`)."""
+    return stem.split("_", 1)[0]
+
+
+def load_entries(
+    files: list[tuple[str, bytes]],
+    config: Config = DEFAULT,
+    skipped: list[tuple[str, str]] | None = None,
+    source: str = "",
+) -> Dataset:
+    """Turn (relative path, bytes) entries into a dataset, deciding between captchas and letter folders."""
+    skipped = list(skipped or [])
+    sidecars = {
+        str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")
+    }
+    images = [(p, data) for p, data in files if p.lower().endswith(IMAGE_SUFFIXES)]
+    for p, _ in files:
+        if not p.lower().endswith(IMAGE_SUFFIXES + (".txt",)):
+            skipped.append((p, "not an image (png, jpg, jpeg, bmp or gif)"))
+    if not images:
+        raise DatasetError(f"{source or 'the data'}: no images found (png, jpg, jpeg, bmp or gif)")
+    loose = [p for p, _ in images if len(PurePosixPath(p).parts) == 1]
+    nested = [p for p, _ in images if len(PurePosixPath(p).parts) == 2]
+    deeper = [p for p, _ in images if len(PurePosixPath(p).parts) > 2]
+    for p in deeper:
+        skipped.append((p, "too deep: expected captchas at the top or letters in one folder per class"))
+    if loose and nested:
+        raise DatasetError(
+            f"{source or 'the data'}: letter folders mixed with loose captchas "
+            f"({len(nested)} images in class folders, {len(loose)} at the top); use one layout"
+        )
+    decoded, names = [], []
+    for p, data in images:
+        if p in deeper:
+            continue
+        try:
+            gray = decode_image(data, p, config.limits)
+        except InputRejected as exc:
+            skipped.append((p, str(exc)))
+            continue
+        if loose:
+            stem = str(PurePosixPath(p).with_suffix(""))
+            label = sidecars[stem].decode("utf-8", "replace").strip() if stem in sidecars else label_from_stem(PurePosixPath(p).stem)
+            if not label:
+                skipped.append((p, "empty label"))
+                continue
+        else:
+            label = PurePosixPath(p).parts[0]
+        decoded.append((label, gray))
+        names.append(p)
+    if not decoded:
+        raise DatasetError(f"{source or 'the data'}: none of the {len(images)} images could be read")
+    builder = from_captchas if loose else from_letters
+    return builder(decoded, names=names, config=config, skipped=skipped, source=source)
+
+
+def check_trainable(dataset: Dataset) -> None:
+    """Raise DatasetError, before any training, when this data cannot train a classifier."""
+    letters = dataset.letters
+    if dataset.is_captchas and len(dataset.texts) and not len(letters):
+        raise DatasetError(
+            f"no captcha could be cut into as many pieces as its label has characters "
+            f"(0 of {len(dataset.texts)}): do the labels match the images?"
+        )
+    if len(letters) == 0:
+        raise DatasetError("the dataset has no images")
+    counts = letters.class_counts()
+    if len(counts) < 2:
+        raise DatasetError(f"only one class ({next(iter(counts))!r}): a classifier needs at least two")
+    singles = [label for label, n in counts.items() if n < 2]
+    if singles:
+        raise DatasetError(
+            f"classes with a single image cannot be split into train and test: {', '.join(map(repr, singles))}"
+        )
+
+
+def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, str]]]:
+    """Decode every image named by files, folders or zips; bad ones are listed with a reason, never raised."""
+    decoded, rejected = [], []
+    for raw in paths:
+        path = Path(raw)
+        try:
+            if path.is_symlink():
+                raise InputRejected(f"{path}: symbolic links are not followed")
+            if path.is_dir():
+                entries, skipped = read_folder(path, config)
+                entries = [(str(path / p), data) for p, data in entries]
+                rejected += [(str(path / p), why) for p, why in skipped]
+            elif path.suffix.lower() == ".zip" and path.is_file():
+                report = read_zip(path, config.limits)
+                entries = [(f"{path}:{p}", data) for p, data in report.entries]
+                rejected += [(f"{path}:{p}", why) for p, why in report.skipped]
+            elif path.is_file():
+                entries = [(str(path), read_bytes_capped(path, config))]
+            else:
+                raise InputRejected(f"{path}: no such file or folder")
+        except (InputRejected, OSError) as exc:
+            rejected.append((str(path), str(exc)))
+            continue
+        for name, data in entries:
+            if name.lower().endswith(".txt"):
+                continue
+            try:
+                decoded.append((name, decode_image(data, name, config.limits)))
+            except InputRejected as exc:
+                rejected.append((name, str(exc)))
+    return decoded, rejected

@@ -1,0 +1,102 @@
+"""Evaluation: letter and whole-captcha accuracy, per-class scores, the confusion matrix and the mistakes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from .data import Dataset
+
+
+@dataclass
+class Mistake:
+    """One misclassified test letter: its row in the dataset's letters, the truth and the guess."""
+
+    row: int
+    true: str
+    predicted: str
+    confidence: float
+
+
+@dataclass
+class Report:
+    """What a model scored on held-out data, and how it was counted."""
+
+    letter_accuracy: float
+    captcha_accuracy: float | None
+    n_letters: int
+    n_captchas: int
+    labels: list[str]
+    confusion: np.ndarray
+    per_class: list[dict]
+    mistakes: list[Mistake] = field(default_factory=list)
+    captcha_failures: int = 0  # test captchas that segmentation could not cut, counted as wrong
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data, without images."""
+        return {
+            "letter_accuracy": self.letter_accuracy,
+            "captcha_accuracy": self.captcha_accuracy,
+            "n_test_letters": self.n_letters,
+            "n_test_captchas": self.n_captchas,
+            "segmentation_failures_in_test": self.captcha_failures,
+            "confusion_matrix": {"labels": self.labels, "matrix": self.confusion.tolist()},
+            "per_class": self.per_class,
+            "n_mistakes": len(self.mistakes),
+        }
+
+
+def evaluate(classifier, dataset: Dataset, letter_rows: np.ndarray, captcha_rows: np.ndarray | None = None) -> Report:
+    """Score a classifier on the given letters and, for captchas, on the given whole captchas."""
+    letters = dataset.letters.subset(letter_rows)
+    probs = classifier.predict_proba(letters.images) if len(letters) else np.zeros((0, len(classifier.classes_)))
+    classes = np.asarray(classifier.classes_)
+    predicted = classes[np.argmax(probs, axis=1)] if len(letters) else np.array([], dtype=str)
+    truth = letters.labels
+    labels = sorted(set(classes.tolist()) | set(truth.tolist()))
+    per_class = per_class_scores(truth, predicted, labels)
+    mistakes = [
+        Mistake(int(row), str(t), str(p), float(probs[i].max()))
+        for i, (row, t, p) in enumerate(zip(letter_rows, truth, predicted))
+        if t != p
+    ]
+    captcha_acc, n_captchas, failures = None, 0, 0
+    if dataset.is_captchas and captcha_rows is not None and len(captcha_rows):
+        captcha_acc, failures = captcha_accuracy(dataset, letters.groups, truth == predicted, captcha_rows)
+        n_captchas = len(captcha_rows)
+    return Report(
+        letter_accuracy=float(np.mean(truth == predicted)) if len(truth) else 0.0,
+        captcha_accuracy=captcha_acc,
+        n_letters=len(truth),
+        n_captchas=n_captchas,
+        labels=labels,
+        confusion=confusion_matrix(truth, predicted, labels=labels) if len(truth) else np.zeros((len(labels),) * 2, int),
+        per_class=per_class,
+        mistakes=mistakes,
+        captcha_failures=failures,
+    )
+
+
+def per_class_scores(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> list[dict]:
+    """Precision, recall, F1 and support for every class."""
+    if not len(truth):
+        return []
+    p, r, f, s = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    return [
+        {"label": lab, "precision": float(a), "recall": float(b), "f1": float(c), "support": int(d)}
+        for lab, a, b, c, d in zip(labels, p, r, f, s)
+    ]
+
+
+def captcha_accuracy(dataset: Dataset, groups: np.ndarray, correct: np.ndarray, captcha_rows: np.ndarray) -> tuple[float, int]:
+    """Share of captchas read entirely right; a captcha segmentation could not cut counts as wrong."""
+    right = 0
+    failures = 0
+    for captcha in captcha_rows:
+        if not dataset.segment_ok[captcha]:
+            failures += 1
+            continue
+        mine = correct[groups == captcha]
+        right += bool(len(mine) == len(dataset.texts[captcha]) and mine.all())
+    return right / len(captcha_rows), failures

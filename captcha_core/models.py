@@ -1,0 +1,173 @@
+"""Models: the seed's CNN (with its missing Flatten) and a random-forest baseline, behind one interface."""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+from .config import DEFAULT, Config
+
+MODEL_KINDS = ("cnn", "forest")
+
+
+def configure_tensorflow() -> None:
+    """Import TensorFlow once with thread settings suited to a small CPU-only machine."""
+    import tensorflow as tf
+
+    if not getattr(configure_tensorflow, "done", False):
+        cores = os.cpu_count() or 1
+        try:
+            # Both pools sized to the cores: more threads than cores only adds context switches.
+            tf.config.threading.set_intra_op_parallelism_threads(cores)
+            tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
+        except RuntimeError:
+            pass  # TensorFlow was already initialised by someone else; its settings stand.
+        configure_tensorflow.done = True
+
+
+def build_cnn(input_shape: tuple[int, int, int], n_classes: int, config: Config = DEFAULT):
+    """Build the seed's CNN: Conv 20@6x6, MaxPool 3, Conv 15@3x3, MaxPool 3, Flatten, Dense 300, softmax."""
+    configure_tensorflow()
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="letter")
+    # Inputs are raw 0..255 gray with dark ink; inverting makes ink the signal and blank paper zero.
+    x = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink")(inputs)
+    x = layers.Conv2D(config.conv1_filters, config.conv1_kernel, padding="same", activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(config.pool_size, name="pool1")(x)
+    x = layers.Conv2D(config.conv2_filters, config.conv2_kernel, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(config.pool_size, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+    return keras.Model(inputs, outputs, name="seed_cnn")
+
+
+def as_batch(images: np.ndarray) -> np.ndarray:
+    """Shape (N, S, S) uint8 letters as the CNN's (N, S, S, 1) float32 input."""
+    return np.asarray(images, dtype=np.float32)[..., None]
+
+
+class CnnClassifier:
+    """The seed CNN with a scikit-learn-like contract: fit returns self, learned attributes end in _."""
+
+    kind = "cnn"
+
+    def __init__(self, config: Config = DEFAULT):
+        self.config = config
+
+    def fit(self, images, labels, val_images=None, val_labels=None, callbacks=(), classes=None) -> "CnnClassifier":
+        """Train on (N, S, S) uint8 letters and string labels; validation data is optional."""
+        import keras
+
+        configure_tensorflow()
+        keras.utils.set_random_seed(self.config.seed)
+        self.classes_ = np.asarray(classes if classes is not None else np.unique(labels))
+        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+        y = np.array([lookup[c] for c in labels], np.int32)
+        size = images.shape[1]
+        self.model_ = build_cnn((size, size, 1), len(self.classes_), self.config)
+        self.model_.compile(
+            optimizer=keras.optimizers.Adam(self.config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        train = self._pipeline(images, y, shuffle=True)
+        val = None
+        if val_images is not None and len(val_images):
+            yv = np.array([lookup[c] for c in val_labels], np.int32)
+            val = self._pipeline(val_images, yv, shuffle=False)
+        history = self.model_.fit(
+            train, validation_data=val, epochs=self.config.epochs, verbose=0, callbacks=list(callbacks), shuffle=False
+        )
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        return self
+
+    def _pipeline(self, images: np.ndarray, y: np.ndarray, shuffle: bool):
+        """A cached, prefetched tf.data pipeline that shuffles itself (so fit is told not to)."""
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices((images[..., None], y)).cache()
+        if shuffle:
+            ds = ds.shuffle(len(y), seed=self.config.seed, reshuffle_each_iteration=True)
+        ds = ds.batch(self.config.batch_size).map(lambda x, t: (tf.cast(x, tf.float32), t))
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities for (N, S, S) uint8 letters, in one compiled call per batch."""
+        return predict_function(self.model_)(images)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """The most likely label for each letter."""
+        return self.classes_[np.argmax(self.predict_proba(images), axis=1)]
+
+
+_COMPILED: dict[int, Callable] = {}
+
+
+def predict_function(model) -> Callable[[np.ndarray], np.ndarray]:
+    """A traced inference function for the model, so each call is one graph run, not model.predict."""
+    key = id(model)
+    if key not in _COMPILED:
+        import tensorflow as tf
+
+        size = model.input_shape[1:3]
+
+        @tf.function(input_signature=[tf.TensorSpec((None, *size, 1), tf.float32)], reduce_retracing=True)
+        def infer(x):
+            return model(x, training=False)
+
+        def run(images: np.ndarray) -> np.ndarray:
+            if len(images) == 0:
+                return np.zeros((0, model.output_shape[-1]), np.float32)
+            return infer(tf.constant(as_batch(images))).numpy()
+
+        _COMPILED[key] = run
+    return _COMPILED[key]
+
+
+class ForestClassifier:
+    """A random forest on flattened pixels: the seed's baseline, with the same interface as the CNN."""
+
+    kind = "forest"
+
+    def __init__(self, config: Config = DEFAULT):
+        self.config = config
+
+    def fit(self, images, labels, val_images=None, val_labels=None, callbacks=(), classes=None) -> "ForestClassifier":
+        """Train the forest; callbacks get one progress call when it is done."""
+        from sklearn.ensemble import RandomForestClassifier
+
+        self.model_ = RandomForestClassifier(
+            n_estimators=self.config.forest_trees, random_state=self.config.seed, n_jobs=-1
+        ).fit(flatten(images), np.asarray(labels))
+        self.classes_ = self.model_.classes_
+        train_acc = float(np.mean(self.model_.predict(flatten(images)) == labels))
+        self.history_ = {"accuracy": [train_acc]}
+        if val_images is not None and len(val_images):
+            self.history_["val_accuracy"] = [float(np.mean(self.predict(val_images) == val_labels))]
+        return self
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities: the share of trees voting for each class."""
+        return self.model_.predict_proba(flatten(images))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """The majority vote of the trees."""
+        return self.model_.predict(flatten(images))
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """Flatten letters to rows of pixels scaled to 0..1, ink high, as the forest sees them."""
+    return 1.0 - np.asarray(images, np.float32).reshape(len(images), -1) / 255.0
+
+
+def make_classifier(config: Config = DEFAULT):
+    """The classifier the configuration names."""
+    if config.model == "cnn":
+        return CnnClassifier(config)
+    if config.model == "forest":
+        return ForestClassifier(config)
+    raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, not {config.model!r}")

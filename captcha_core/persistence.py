@@ -1,0 +1,270 @@
+"""Persistence: a model folder holds the model, its label list and metadata, written atomically."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .imageio import InputRejected
+
+LABELS_FILE = "labels.json"
+METADATA_FILE = "metadata.json"
+MODEL_FILES = {"cnn": "model.keras", "forest": "model.skops"}
+# Registry names are plain words so a name can never climb out of the models folder.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Only these types may come out of a forest file; anything else means the file was not written by us.
+FOREST_TRUSTED_TYPES = {
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._tree.Tree",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "builtins.int",
+    "builtins.float",
+    "builtins.str",
+    "numpy.random._generator.Generator",
+}
+
+
+class ModelExists(FileExistsError):
+    """Saving would replace an existing model."""
+
+
+class ModelDamaged(ValueError):
+    """A model folder that cannot be loaded safely."""
+
+
+@dataclass
+class LoadedModel:
+    """A classifier with the label list and metadata it travels with."""
+
+    classifier: object
+    labels: list[str]
+    metadata: dict
+    path: Path
+
+    @property
+    def version(self) -> str:
+        """Content hash and time of the model file: a retrained model under the same name differs."""
+        return self.metadata.get("_version", "")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on, for its metadata."""
+    import cv2
+    import sklearn
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__, "scikit-learn": sklearn.__version__}
+    try:
+        import keras
+        import tensorflow as tf
+
+        versions.update(keras=keras.__version__, tensorflow=tf.__version__)
+    except ImportError:
+        pass
+    return versions
+
+
+def build_metadata(result, dataset, config: Config) -> dict:
+    """Everything worth knowing about a training run, as JSON-able data."""
+    return {
+        "model_kind": config.model,
+        "protocol": result.protocol,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "data": {
+            "source": dataset.source,
+            "kind": dataset.kind,
+            "fingerprint": dataset.fingerprint(),
+            "n_captchas": len(dataset.texts),
+            "n_letters": len(dataset.letters),
+            "segmentation_yield": dataset.segmentation_yield,
+            "captcha_lengths": dataset.lengths,
+        },
+        "captcha_length": dataset.lengths[0] if len(dataset.lengths) == 1 else None,
+        "letter_size": int(dataset.letters.images.shape[1]),
+        "split_sizes": result.split.sizes(),
+        "class_counts_before": result.resampled.before,
+        "class_counts_after": result.resampled.after,
+        "resample_target": result.resampled.target,
+        "metrics": result.report.to_dict(),
+        "history": result.history,
+        "seconds": result.seconds,
+        "libraries": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def save_model(classifier, labels: list[str], metadata: dict, out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write the model folder under a temporary name in the same parent, then rename it into place."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ModelExists(f"{out} already exists; choose another name or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        write_model_file(classifier, tmp / MODEL_FILES[classifier.kind])
+        write_json(tmp / LABELS_FILE, list(labels))
+        write_json(tmp / METADATA_FILE, metadata)
+        if out.exists():
+            # Move the old folder aside first so the swap leaves either the old or the new model, never half.
+            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, backup / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_model_file(classifier, path: Path) -> None:
+    """Save the underlying Keras or scikit-learn model to `path`."""
+    if classifier.kind == "cnn":
+        classifier.model_.save(path)
+    else:
+        import skops.io
+
+        skops.io.dump(classifier.model_, path)
+
+
+def write_json(path: Path, data) -> None:
+    """Write JSON and flush it to disk before the folder is renamed into place."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, default=_json_default)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def file_version(path: Path) -> str:
+    """A content hash plus modification time, the cache key of a model file."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f"{digest}-{path.stat().st_mtime_ns}"
+
+
+def load_model(folder: str | os.PathLike) -> LoadedModel:
+    """Load a model folder in safe mode: no Lambda layers, no pickles, a clear error when damaged."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        raise InputRejected(f"{folder}: not a model folder")
+    try:
+        labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
+        metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelDamaged(f"{folder.name}: model file is damaged (labels or metadata unreadable: {exc})") from None
+    kind = metadata.get("model_kind")
+    if kind not in MODEL_FILES or not isinstance(labels, list):
+        raise ModelDamaged(f"{folder.name}: model file is damaged (unknown model kind {kind!r})")
+    model_path = folder / MODEL_FILES[kind]
+    if model_path.is_symlink() or not model_path.is_file():
+        raise ModelDamaged(f"{folder.name}: model file is damaged (missing {model_path.name})")
+    metadata["_version"] = file_version(model_path)
+    classifier = read_cnn(model_path, labels) if kind == "cnn" else read_forest(model_path, labels)
+    return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
+
+
+def read_cnn(path: Path, labels: list[str]):
+    """Load a .keras file with safe_mode on, refusing anything that fails to load cleanly."""
+    from .models import CnnClassifier, configure_tensorflow
+
+    configure_tensorflow()
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for bad files; all mean the same to a user.
+        reason = "it uses code we do not load (Lambda layer or custom object)" if "safe_mode" in str(exc) or "Lambda" in str(exc) else str(exc).splitlines()[0][:200]
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged or unsafe: {reason}") from None
+    if model.output_shape[-1] != len(labels):
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({model.output_shape[-1]} outputs, {len(labels)} labels)")
+    classifier = CnnClassifier()
+    classifier.model_ = model
+    classifier.classes_ = np.asarray(labels)
+    return classifier
+
+
+def read_forest(path: Path, labels: list[str]):
+    """Load a forest with skops, trusting only the scikit-learn types a forest is made of."""
+    import skops.io
+
+    from .models import ForestClassifier
+
+    try:
+        untrusted = set(skops.io.get_untrusted_types(file=path))
+        unexpected = untrusted - FOREST_TRUSTED_TYPES
+        if unexpected:
+            raise ModelDamaged(f"{path.parent.name}: model file is damaged or unsafe: unexpected types {sorted(unexpected)}")
+        model = skops.io.load(path, trusted=sorted(untrusted))
+    except ModelDamaged:
+        raise
+    except Exception as exc:
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({str(exc).splitlines()[0][:200]})") from None
+    classifier = ForestClassifier()
+    classifier.model_ = model
+    classifier.classes_ = model.classes_
+    return classifier
+
+
+@dataclass
+class ModelEntry:
+    """One row of the registry listing."""
+
+    name: str
+    path: Path
+    metadata: dict
+
+
+def list_models(root: str | os.PathLike) -> list[ModelEntry]:
+    """Models this app wrote under `root`: valid names, real folders, with metadata; newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    entries = []
+    for child in root.iterdir():
+        if not NAME_PATTERN.match(child.name) or child.is_symlink() or not child.is_dir():
+            continue
+        meta_path = child / METADATA_FILE
+        if meta_path.is_symlink() or not meta_path.is_file():
+            continue
+        try:
+            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            metadata = {"damaged": True}
+        entries.append(ModelEntry(child.name, child, metadata))
+    return sorted(entries, key=lambda e: e.metadata.get("created", ""), reverse=True)
+
+
+def check_name(name: str) -> str:
+    """Validate a registry name, so it stays a single folder inside the models folder."""
+    if not NAME_PATTERN.match(name or ""):
+        raise InputRejected(f"{name!r} is not a valid model name: use letters, digits, '-', '_' or '.', up to 64 characters")
+    return name
+
+
+def next_free_name(root: str | os.PathLike, name: str) -> str:
+    """`name`, or `name-2`, `name-3`... whichever does not exist yet."""
+    root = Path(root)
+    candidate, n = name, 2
+    while (root / candidate).exists():
+        candidate, n = f"{name}-{n}", n + 1
+    return candidate

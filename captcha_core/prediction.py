@@ -1,0 +1,110 @@
+"""Prediction: read letters and solve captchas, all crops of a batch in one model call."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DEFAULT, Config
+from .persistence import LoadedModel, load_model
+from .segmentation import normalize_letter, segment_captcha
+
+
+@dataclass
+class LetterReading:
+    """What the model reads in one letter image."""
+
+    label: str
+    confidence: float
+    top: list[tuple[str, float]]
+    image: np.ndarray  # the normalized input the model saw
+
+
+@dataclass
+class CaptchaReading:
+    """What the model reads in one captcha."""
+
+    text: str
+    confidences: list[float]
+    boxes: list[tuple[int, int, int, int]]
+    crops: np.ndarray
+    top: list[list[tuple[str, float]]]
+    segmented_ok: bool
+
+    @property
+    def confidence(self) -> float:
+        """The whole text's confidence: the product of its characters' confidences."""
+        return float(np.prod(self.confidences)) if self.confidences else 0.0
+
+
+class Predictor:
+    """A loaded model ready to answer quickly: warmed up once, batched always."""
+
+    def __init__(self, loaded: LoadedModel, config: Config = DEFAULT):
+        self.loaded = loaded
+        self.classifier = loaded.classifier
+        self.labels = np.asarray(loaded.labels)
+        self.metadata = loaded.metadata
+        self.letter_size = int(self.metadata.get("letter_size", config.letter_size))
+        self.captcha_length = self.metadata.get("captcha_length")
+        self.config = config.with_(letter_size=self.letter_size)
+        # The first call builds the graph; pay for it at load time, not on a student's first click.
+        self.probabilities(np.full((1, self.letter_size, self.letter_size), 255, np.uint8))
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, config: Config = DEFAULT) -> "Predictor":
+        """Load a model folder and warm it up."""
+        return cls(load_model(folder), config)
+
+    def probabilities(self, letters: np.ndarray) -> np.ndarray:
+        """Class probabilities for (N, S, S) normalized letters, in one call."""
+        return np.asarray(self.classifier.predict_proba(letters), dtype=np.float64)
+
+    def top(self, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The k most likely labels of one probability row."""
+        order = np.argsort(probs)[::-1][:k]
+        return [(str(self.labels[i]), float(probs[i])) for i in order]
+
+    def read_letters(self, images: list[np.ndarray], k: int | None = None) -> list[LetterReading]:
+        """Read single-letter grayscale images of any size and polarity."""
+        k = k or self.config.top_k
+        if not images:
+            return []
+        batch = np.stack([normalize_letter(im, self.letter_size) for im in images])
+        probs = self.probabilities(batch)
+        out = []
+        for image, row in zip(batch, probs):
+            best = int(np.argmax(row))
+            out.append(LetterReading(str(self.labels[best]), float(row[best]), self.top(row, k), image))
+        return out
+
+    def solve(self, image: np.ndarray, length: int | None = None) -> CaptchaReading:
+        """Read one captcha."""
+        return self.solve_many([image], length)[0]
+
+    def solve_many(self, images: list[np.ndarray], length: int | None = None, k: int = 3) -> list[CaptchaReading]:
+        """Read many captchas, sending every crop of every captcha through one model call."""
+        expected = length or self.captcha_length
+        segs = [segment_captcha(im, expected=expected, config=self.config) for im in images]
+        counts = [len(s.crops) for s in segs]
+        crops = [s.crops for s in segs if len(s.crops)]
+        size = self.letter_size
+        batch = np.concatenate(crops) if crops else np.zeros((0, size, size), np.uint8)
+        probs = self.probabilities(batch) if len(batch) else np.zeros((0, len(self.labels)))
+        out, start = [], 0
+        for seg, n in zip(segs, counts):
+            rows = probs[start : start + n]
+            start += n
+            best = np.argmax(rows, axis=1) if n else np.zeros(0, int)
+            out.append(
+                CaptchaReading(
+                    text="".join(str(self.labels[i]) for i in best),
+                    confidences=[float(r[i]) for r, i in zip(rows, best)],
+                    boxes=list(seg.boxes),
+                    crops=seg.crops,
+                    top=[self.top(r, k) for r in rows],
+                    segmented_ok=seg.ok,
+                )
+            )
+        return out

@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny generated data and one tiny trained model, made once per test session."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from captcha_core.config import DEFAULT  # noqa: E402
+
+# Small enough to train in a few seconds on 2 cores, large enough that every class appears.
+TINY = DEFAULT.with_(generate_count=120, epochs=2, batch_size=64)
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    return TINY
+
+
+@pytest.fixture(scope="session")
+def easy_dataset():
+    from captcha_core.data import generate_dataset
+
+    return generate_dataset(TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_training(easy_dataset):
+    from captcha_core.training import train
+
+    return train(easy_dataset, TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, easy_dataset, tiny_training):
+    from captcha_core.persistence import build_metadata, save_model
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    labels = [str(c) for c in tiny_training.classifier.classes_]
+    save_model(tiny_training.classifier, labels, build_metadata(tiny_training, easy_dataset, TINY), out)
+    return out

@@ -1,0 +1,93 @@
+"""The command line as a user runs it: real subprocesses, real files, every exit code."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "captcha_core", *map(str, args)], capture_output=True, text=True, cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def captcha_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("caps")
+    result = run("generate", "--out", out, "--count", 100, "--seed", 3)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_generate_names_files_by_text(captcha_folder):
+    names = sorted(p.stem for p in captcha_folder.glob("*.png"))
+    assert len(names) == 100
+    assert all(len(n.split("_")[0]) == 4 for n in names)
+
+
+def test_extract_writes_letter_folders(captcha_folder, tmp_path):
+    result = run("extract", "--captchas", captcha_folder, "--out", tmp_path / "letters")
+    assert result.returncode == 0, result.stderr
+    assert "extracted" in result.stderr
+    pngs = list((tmp_path / "letters").glob("*/*.png"))
+    assert len(pngs) >= 390  # 100 captchas x 4 letters, nearly all segmented
+    assert {p.parent.name for p in pngs} <= set("abcdefghjkmnpqrstuw")
+
+
+def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
+    model = tmp_path / "m"
+    result = run("train", "--data", captcha_folder, "--out", model, "--epochs", 2, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert 0 < summary["letter_accuracy"] <= 1 and summary["captcha_accuracy"] is not None
+    assert set(summary["confusion_matrix"]) == {"labels", "matrix"}
+    assert "epoch 2/2" in result.stderr
+
+    again = run("train", "--data", captcha_folder, "--out", model, "--epochs", 2)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+    ev = run("evaluate", "--model", model, "--data", captcha_folder, "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["n_test_captchas"] == 100
+
+    some = sorted(captcha_folder.glob("*.png"))[:3]
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is text, not a picture")
+    solved = run("solve", "--model", model, "--json", *some, bad)
+    assert solved.returncode == 1
+    rows = json.loads(solved.stdout)
+    assert [r["text"] for r in rows[:3]] and all(len(r["text"]) == 4 for r in rows[:3])
+    assert rows[3]["file"] == str(bad) and "error" in rows[3]
+    assert "notes.png" in solved.stderr and "Traceback" not in solved.stderr
+
+    letters = tmp_path / "letters"
+    assert run("extract", "--captchas", captcha_folder, "--out", letters).returncode == 0
+    letter = next(letters.glob("*/*.png"))
+    pred = run("predict", "--model", tiny_model_dir, "--top", 3, "--json", letter)
+    assert pred.returncode == 0, pred.stderr
+    row = json.loads(pred.stdout)[0]
+    assert len(row["top"]) == 3 and row["label"] == row["top"][0][0]
+
+
+def test_bad_usage_exits_2():
+    assert run("train").returncode == 2
+    assert run("solve", "--model", "m").returncode == 2
+    assert run("generate", "--out", "x", "--count", 0).returncode == 2
+
+
+def test_bad_input_exits_1_without_traceback(tmp_path):
+    result = run("train", "--data", tmp_path / "missing", "--out", tmp_path / "m")
+    assert result.returncode == 1 and "no such file or folder" in result.stderr
+    assert "Traceback" not in result.stderr
+    damaged = run("solve", "--model", tmp_path, tmp_path / "x.png")
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+
+
+def test_train_on_letter_folders(captcha_folder, tmp_path):
+    letters = tmp_path / "letters"
+    assert run("extract", "--captchas", captcha_folder, "--out", letters).returncode == 0
+    result = run("train", "--data", letters, "--out", tmp_path / "lm", "--model", "forest", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["captcha_accuracy"] is None

@@ -1,0 +1,38 @@
+import numpy as np
+
+from captcha_core.generator import generate_captchas
+from captcha_core.prediction import Predictor
+
+
+def test_solve_reads_generated_captchas(tiny_model_dir):
+    predictor = Predictor.from_folder(tiny_model_dir)
+    items = generate_captchas(10, seed=99)
+    readings = predictor.solve_many([im for _, im in items])
+    assert all(r.segmented_ok and len(r.text) == 4 and len(r.boxes) == 4 for r in readings)
+    letters_right = sum(a == b for (t, _), r in zip(items, readings) for a, b in zip(t, r.text))
+    assert letters_right >= 20  # a two-epoch model reads most of 40 letters
+    assert all(0 < c <= 1 for r in readings for c in r.confidences)
+
+
+def test_all_letters_go_through_one_model_call(tiny_model_dir):
+    predictor = Predictor.from_folder(tiny_model_dir)
+    calls = []
+    original = predictor.classifier.predict_proba
+    predictor.classifier.predict_proba = lambda x: calls.append(len(x)) or original(x)
+    predictor.solve_many([im for _, im in generate_captchas(5, seed=4)])
+    assert calls == [20]
+
+
+def test_read_letter_any_polarity(tiny_model_dir, easy_dataset):
+    predictor = Predictor.from_folder(tiny_model_dir)
+    letter = easy_dataset.letters.images[0]
+    dark_on_light, light_on_dark = predictor.read_letters([letter, 255 - letter], k=5)
+    assert dark_on_light.label == light_on_dark.label
+    assert len(dark_on_light.top) == 5 and dark_on_light.top[0][0] == dark_on_light.label
+    assert np.isclose(sum(p for _, p in predictor.read_letters([letter], k=100)[0].top), 1.0, atol=1e-4)
+
+
+def test_length_override(tiny_model_dir):
+    predictor = Predictor.from_folder(tiny_model_dir)
+    _, image = generate_captchas(1, length=5, seed=8)[0]
+    assert len(predictor.solve(image, length=5).text) == 5

@@ -1,0 +1,96 @@
+import threading
+
+import numpy as np
+import pytest
+
+from captcha_core.data import DatasetError, from_captchas, from_letters
+from captcha_core.models import CnnClassifier, ForestClassifier, build_cnn
+from captcha_core.training import TrainingCancelled, train
+
+
+def test_build_cnn_is_the_seed_network_with_flatten():
+    model = build_cnn((60, 60, 1), 19)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "Rescaling", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    assert model.get_layer("conv1").filters == 20 and model.get_layer("conv1").kernel_size == (6, 6)
+    assert model.get_layer("conv2").filters == 15 and model.get_layer("dense").units == 300
+    assert model.output_shape == (None, 19)
+
+
+def test_build_cnn_takes_any_size_and_class_count():
+    assert build_cnn((32, 32, 1), 5).output_shape == (None, 5)
+
+
+def test_tiny_training_learns_and_reports(tiny_training):
+    report = tiny_training.report
+    assert report.letter_accuracy > 0.5  # two epochs on 120 captchas is far above chance (1/19)
+    assert report.captcha_accuracy is not None and 0 <= report.captcha_accuracy <= report.letter_accuracy
+    assert len(tiny_training.history["loss"]) == 2 and "val_accuracy" in tiny_training.history
+    cm = np.asarray(report.confusion)
+    assert cm.sum() == report.n_letters and cm.shape == (len(report.labels),) * 2
+    assert len(report.mistakes) == report.n_letters - np.trace(cm)
+
+
+def test_same_seed_same_metrics(easy_dataset, tiny_config, tiny_training):
+    again = train(easy_dataset, tiny_config)
+    assert again.report.letter_accuracy == tiny_training.report.letter_accuracy
+    assert again.history["loss"] == tiny_training.history["loss"]
+
+
+def test_progress_every_batch_and_cancel(easy_dataset, tiny_config):
+    seen = []
+    cancel = threading.Event()
+
+    def hook(p):
+        seen.append(p)
+        if p.phase == "training" and p.step == 2:
+            cancel.set()
+
+    with pytest.raises(TrainingCancelled):
+        train(easy_dataset, tiny_config, progress=hook, cancel=cancel)
+    steps = [p for p in seen if p.phase == "training"]
+    assert [p.step for p in steps][:2] == [1, 2]
+    assert steps[0].eta_seconds is not None and steps[0].epochs == tiny_config.epochs
+    # Stopped inside the first epoch instead of running all of them.
+    assert max(p.epoch for p in steps) == 1
+
+
+def test_forest_keeps_the_sklearn_contract(easy_dataset, tiny_config):
+    letters = easy_dataset.letters
+    forest = ForestClassifier(tiny_config.with_(forest_trees=20))
+    assert forest.fit(letters.images[:300], letters.labels[:300]) is forest
+    assert set(forest.classes_) == set(letters.labels[:300])
+    assert forest.predict_proba(letters.images[300:310]).shape == (10, len(forest.classes_))
+    assert np.mean(forest.predict(letters.images[300:]) == letters.labels[300:]) > 0.6
+
+
+def test_forest_trains_through_the_pipeline(easy_dataset, tiny_config):
+    result = train(easy_dataset, tiny_config.with_(model="forest", forest_trees=30))
+    assert result.report.letter_accuracy > 0.6
+
+
+def test_cnn_unfitted_has_no_learned_attributes():
+    assert not hasattr(CnnClassifier(), "model_")
+
+
+def test_leaky_protocol_scores_without_whole_captchas(easy_dataset, tiny_config):
+    result = train(easy_dataset, tiny_config, leaky_seed_protocol=True)
+    assert result.protocol == "leaky-seed" and result.report.captcha_accuracy is None
+
+
+def blank_letters(labels):
+    return [(label, np.full((20, 20), 255, np.uint8)) for label in labels]
+
+
+@pytest.mark.parametrize(
+    "dataset, message",
+    [
+        (from_letters(blank_letters("aaaa")), "only one class"),
+        (from_letters(blank_letters("aaab")), "single image"),
+        (from_letters([]), "no images"),
+        (from_captchas([("abcdefgh", np.full((30, 80), 255, np.uint8))] * 3), "labels match"),
+    ],
+)
+def test_untrainable_data_fails_before_training(dataset, message):
+    with pytest.raises(DatasetError, match=message):
+        train(dataset)
