@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: session-state owners, caches and the background training job."""

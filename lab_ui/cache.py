@@ -1,0 +1,61 @@
+"""Cached loaders: datasets as data, models as resources keyed by their content version."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from captcha_core.config import DEFAULT
+from captcha_core.data import Dataset, generate_dataset, load_path, load_zip_bytes
+from captcha_core.persistence import file_version, list_models, MODEL_FILES
+
+from .workspace import models_dir
+
+
+@st.cache_data(show_spinner="Generating captchas...", max_entries=8)
+def generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int) -> Dataset:
+    """The built-in generator's dataset for these settings."""
+    config = DEFAULT.with_(difficulty=difficulty, generate_count=count, captcha_length=length, alphabet=alphabet, seed=seed)
+    return generate_dataset(config)
+
+
+@st.cache_data(show_spinner="Reading the zip...", max_entries=4)
+def zip_dataset(data: bytes, name: str) -> Dataset:
+    """A dataset read from uploaded zip bytes, in memory."""
+    return load_zip_bytes(data, name, DEFAULT)
+
+
+@st.cache_data(show_spinner="Reading the folder...", max_entries=4)
+def folder_dataset(path: str) -> Dataset:
+    """A dataset read from a folder on the server."""
+    return load_path(path, DEFAULT)
+
+
+def model_version(name: str) -> str:
+    """Content hash and mtime of a registry model's file, so a retrained model is never served stale."""
+    folder = models_dir() / name
+    for filename in MODEL_FILES.values():
+        if (folder / filename).is_file():
+            return file_version(folder / filename)
+    return "missing"
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def _predictor(name: str, version: str):
+    from captcha_core.prediction import Predictor
+
+    return Predictor.from_folder(models_dir() / name)
+
+
+def predictor(name: str):
+    """A warmed-up predictor for a registry model, cached on its name and content version."""
+    return _predictor(name, model_version(name))
+
+
+def registry():
+    """The models in the registry, newest first."""
+    return list_models(models_dir())
+
+
+def model_path(name: str) -> Path:
+    return models_dir() / name
