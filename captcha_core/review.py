@@ -1,0 +1,137 @@
+"""Reviewing a saved model: rebuild its test split from metadata, and compare the honest and leaky protocols."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DEFAULT, Config, Limits, SegmentationTuning
+from .data import Dataset, generate_dataset
+from .evaluation import Report, evaluate
+from .split import split_dataset
+
+GENERATED_PREFIX = "generated"
+
+
+def config_from_dict(data: dict | None) -> Config:
+    """Rebuild a Config from metadata, ignoring keys this version does not know."""
+    data = dict(data or {})
+    nested = {"limits": Limits, "segmentation": SegmentationTuning}
+    for key, cls in nested.items():
+        if isinstance(data.get(key), dict):
+            data[key] = _known(cls, data[key])
+        else:
+            data.pop(key, None)
+    return _known(Config, data)
+
+
+def _known(cls, data: dict):
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def is_generated(metadata: dict) -> bool:
+    """True when the model was trained on the built-in generator, so its data can be made again."""
+    return str(metadata.get("data", {}).get("source", "")).startswith(GENERATED_PREFIX) and "config" in metadata
+
+
+def generator_settings(metadata: dict) -> dict:
+    """The generator arguments a model's training data was made with (difficulty, count, length, alphabet, seed)."""
+    config = config_from_dict(metadata.get("config"))
+    return {
+        "difficulty": config.difficulty,
+        "count": int(metadata.get("data", {}).get("n_captchas", config.generate_count)),
+        "length": config.captcha_length,
+        "alphabet": config.alphabet,
+        "seed": config.seed,
+    }
+
+
+def regenerate_dataset(metadata: dict) -> Dataset:
+    """The built-in dataset a model was trained on, made again from the same seed."""
+    settings = generator_settings(metadata)
+    config = config_from_dict(metadata.get("config")).with_(
+        difficulty=settings["difficulty"], captcha_length=settings["length"], alphabet=settings["alphabet"]
+    )
+    return generate_dataset(config, count=settings["count"])
+
+
+@dataclass
+class ModelReview:
+    """A model's report on held-out letters, with the letter images needed to show its mistakes."""
+
+    report: Report
+    images: dict[int, np.ndarray]  # dataset letter row -> normalized letter, for every mistake
+    exact: bool  # True: the very test split of training; False: another dataset, scored whole
+    n_letters: int
+    description: str
+
+
+def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
+    """Score a model on its own test split when `dataset` is its training data, else on all of `dataset`."""
+    fingerprint = metadata.get("data", {}).get("fingerprint")
+    if fingerprint and fingerprint == dataset.fingerprint():
+        split = split_dataset(dataset, config_from_dict(metadata.get("config")))
+        report = evaluate(classifier, dataset, split.test, split.test_captchas)
+        exact, description = True, f"its own test split: {report.n_letters} letters from {report.n_captchas} captchas"
+    else:
+        rows = np.arange(len(dataset.letters))
+        captchas = np.arange(len(dataset.texts)) if dataset.is_captchas else None
+        report = evaluate(classifier, dataset, rows, captchas)
+        exact, description = False, f"every letter of another dataset ({report.n_letters} letters), not its test split"
+    images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
+    return ModelReview(report, images, exact, report.n_letters, description)
+
+
+def confusion_pairs(report: Report) -> list[dict]:
+    """The confusion matrix as long-form rows (true, pred, count) for a heatmap."""
+    rows = []
+    for i, true in enumerate(report.labels):
+        for j, pred in enumerate(report.labels):
+            rows.append({"true": true, "pred": pred, "count": int(report.confusion[i, j])})
+    return rows
+
+
+def top_confusion(report: Report) -> tuple[str, str] | None:
+    """The most frequent (true, predicted) mix-up, or None when the model made none."""
+    off = report.confusion.copy()
+    np.fill_diagonal(off, 0)
+    if off.max(initial=0) == 0:
+        return None
+    i, j = np.unravel_index(int(np.argmax(off)), off.shape)
+    return report.labels[i], report.labels[j]
+
+
+def mistakes_for(report: Report, true: str, predicted: str) -> list:
+    """The mistakes where `true` was read as `predicted`, most confident first."""
+    found = [m for m in report.mistakes if m.true == true and m.predicted == predicted]
+    return sorted(found, key=lambda m: -m.confidence)
+
+
+@dataclass
+class ProtocolComparison:
+    """The same model and data scored under the honest protocol and under the seed's leaky one."""
+
+    honest: float
+    leaky: float
+    honest_test_letters: int
+    leaky_test_letters: int
+    duplicated_test_letters: int  # leaky test letters that are copies of a training letter
+
+
+def compare_protocols(config: Config = DEFAULT) -> ProtocolComparison:
+    """Train `config` twice on the same generated data, honestly and with the seed's resample-then-split."""
+    from .training import train
+
+    dataset = generate_dataset(config)
+    honest = train(dataset, config)
+    leaky = train(dataset, config, leaky_seed_protocol=True)
+    shared = np.isin(leaky.split.test, leaky.split.train)
+    return ProtocolComparison(
+        honest=honest.report.letter_accuracy,
+        leaky=leaky.report.letter_accuracy,
+        honest_test_letters=honest.report.n_letters,
+        leaky_test_letters=leaky.report.n_letters,
+        duplicated_test_letters=int(shared.sum()),
+    )

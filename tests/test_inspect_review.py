@@ -1,0 +1,69 @@
+"""Core helpers behind the Evaluate and Playground pages: model review, activations, saliency, drawing."""
+import numpy as np
+
+from captcha_core import inspect, review
+from captcha_core.generator import generate_captchas
+from captcha_core.persistence import load_model
+
+
+def test_config_round_trips_through_metadata(tiny_config):
+    assert review.config_from_dict(tiny_config.to_dict()) == tiny_config
+    assert review.config_from_dict({"epochs": 3, "from_the_future": 1}).epochs == 3
+
+
+def test_review_rebuilds_the_exact_test_split(tiny_model_dir):
+    loaded = load_model(tiny_model_dir)
+    assert review.is_generated(loaded.metadata)
+    dataset = review.regenerate_dataset(loaded.metadata)
+    result = review.review_on(loaded.classifier, dataset, loaded.metadata)
+    stored = loaded.metadata["metrics"]
+    assert result.exact
+    assert result.report.n_letters == stored["n_test_letters"]
+    assert abs(result.report.letter_accuracy - stored["letter_accuracy"]) < 1e-9
+    assert set(result.images) == {m.row for m in result.report.mistakes}
+    assert len(review.confusion_pairs(result.report)) == len(result.report.labels) ** 2
+
+
+def test_review_on_other_data_scores_all_of_it(tiny_model_dir, tiny_config):
+    from captcha_core.data import generate_dataset
+
+    loaded = load_model(tiny_model_dir)
+    other = generate_dataset(tiny_config.with_(seed=7), count=10)
+    result = review.review_on(loaded.classifier, other, loaded.metadata)
+    assert not result.exact and result.n_letters == len(other.letters)
+
+
+def test_top_confusion_and_mistakes_for(tiny_model_dir):
+    loaded = load_model(tiny_model_dir)
+    result = review.review_on(loaded.classifier, review.regenerate_dataset(loaded.metadata), loaded.metadata)
+    pair = review.top_confusion(result.report)
+    if pair is None:
+        assert not result.report.mistakes
+    else:
+        found = review.mistakes_for(result.report, *pair)
+        assert found and all((m.true, m.predicted) == pair for m in found)
+
+
+def test_activations_and_saliency_have_the_layer_shapes(tiny_model_dir):
+    loaded = load_model(tiny_model_dir)
+    letter = np.full((60, 60), 255, np.uint8)
+    letter[15:45, 25:35] = 0
+    maps = inspect.activations(loaded.classifier, letter)
+    assert maps["conv1"].shape[-1] == 20 and maps["conv2"].shape[-1] == 15
+    heat = inspect.saliency(loaded.classifier, letter)
+    assert heat.shape == (60, 60) and 0 <= heat.min() and heat.max() <= 1
+    grid = inspect.feature_grid(maps["conv1"], columns=5, cell=30)
+    assert grid.shape == (4 * 32 - 2, 5 * 32 - 2)
+    assert inspect.heat_overlay(letter, heat).shape == (60, 60, 3)
+
+
+def test_drawing_helpers():
+    rgba = np.zeros((40, 40, 4), np.uint8)
+    assert not inspect.has_ink(inspect.rgba_on_white(rgba))
+    rgba[10:30, 18:22] = (0, 0, 0, 255)
+    gray = inspect.rgba_on_white(rgba)
+    assert gray[20, 20] == 0 and gray[0, 0] == 255 and inspect.has_ink(gray)
+    _, captcha = generate_captchas(1, seed=3)[0]
+    boxed = inspect.draw_boxes(captcha, [(5, 5, 10, 10)], ["a"])
+    assert boxed.shape == (*captcha.shape, 3)
+    assert inspect.box_color_hex(0).startswith("#")
