@@ -59,3 +59,32 @@ def registry():
 
 def model_path(name: str) -> Path:
     return models_dir() / name
+
+
+def model_review(name: str, dataset: Dataset | None = None):
+    """A model scored on its own rebuilt test split (built-in data) or on `dataset`, with mistake images."""
+    from captcha_core import review
+
+    metadata = predictor(name).metadata
+    if dataset is None:
+        settings = review.generator_settings(metadata)
+        dataset = generated_dataset(
+            settings["difficulty"], settings["count"], settings["length"], settings["alphabet"], settings["seed"]
+        )
+    return _model_review(name, model_version(name), dataset.fingerprint(), dataset)
+
+
+@st.cache_data(show_spinner="Re-creating the test split and scoring it...", max_entries=4)
+def _model_review(name: str, version: str, fingerprint: str, _dataset: Dataset):
+    from captcha_core import review
+
+    loaded = predictor(name)
+    return review.review_on(loaded.classifier, _dataset, loaded.metadata)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def protocol_comparison(count: int, epochs: int, seed: int):
+    """The honest and leaky protocols on the same tiny generated data, trained once per server."""
+    from captcha_core.review import compare_protocols
+
+    return compare_protocols(DEFAULT.with_(generate_count=count, epochs=epochs, seed=seed))

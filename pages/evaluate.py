@@ -1,3 +1,173 @@
+"""Evaluate: how well a saved model reads captchas it never saw, where it goes wrong, and why the seed's score lied."""
+import pandas as pd
 import streamlit as st
 
-st.title("evaluate")
+from captcha_core import review
+from lab_ui import cache, state
+from lab_ui import model_charts as charts
+from lab_ui import model_views as views
+
+GALLERY_COLUMNS = 6
+GALLERY_MAX = 18
+# The protocol demo trains twice in the page; this size shows the gap in about half a minute on 2 cores.
+DEMO_CAPTCHAS = 200
+DEMO_EPOCHS = 3
+DEMO_SEED = 0
+
+st.title("Evaluate")
+st.caption("How well does a model read captchas it has never seen, and which letters does it mix up?")
+
+name = views.pick_model("evaluate_model")
+predictor = views.load_predictor(name) if name else None
+if predictor is None:
+    st.stop()
+meta = predictor.metadata
+metrics = meta.get("metrics", {})
+
+
+def headline() -> None:
+    """The two accuracies as measured at training time, and exactly what they were measured on."""
+    cols = st.columns(4)
+    cols[0].metric("Letter accuracy", views.percent(metrics.get("letter_accuracy")))
+    cols[1].metric("Whole-captcha accuracy", views.percent(metrics.get("captcha_accuracy")),
+                   help="A captcha counts only if every letter is right; captchas the cutter failed on count as wrong.")
+    cols[2].metric("Test letters", metrics.get("n_test_letters", "–"))
+    cols[3].metric("Test captchas", metrics.get("n_test_captchas") or "–")
+    if meta.get("protocol") == "leaky-seed":
+        st.warning("This model was trained with the seed's leaky protocol: copies of test letters were in its "
+                   "training data, so these numbers are inflated. See the comparison at the bottom.",
+                   icon=":material/warning:")
+    elif metrics.get("n_test_captchas"):
+        failures = metrics.get("segmentation_failures_in_test", 0)
+        st.caption(f"Measured on {metrics['n_test_captchas']} test captchas never seen in training, resampling never "
+                   f"touched ({failures} of them could not be cut into letters and count as wrong).")
+    else:
+        st.caption(f"Measured on {metrics.get('n_test_letters', 0)} test letters never seen in training, "
+                   "resampling never touched.")
+
+
+def load_review():
+    """This model's mistakes with their images: its rebuilt test split, or the session's current dataset."""
+    try:
+        dataset = None if review.is_generated(meta) else state.current_dataset()
+        return cache.model_review(name, dataset)
+    except Exception as exc:  # a dataset that no longer loads should not take the whole page down
+        st.warning(f"Could not re-create the test letters to show pictures of the mistakes: {exc}")
+        return None
+
+
+def selected_cell(event, fallback):
+    """The (true, read-as) pair clicked in the heatmap, else the most common mix-up."""
+    points = event.selection.get(charts.CONFUSION_SELECTION) if event else None
+    if points:
+        return points[0]["true"], points[0]["pred"], True
+    return (*fallback, False) if fallback else (None, None, False)
+
+
+def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
+    """Pictures of the test letters that were `true` but read as `pred`."""
+    if true is None:
+        st.success("No mistakes at all on these test letters.", icon=":material/celebration:")
+        return
+    if true == pred:
+        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see mistakes.")
+        return
+    found = review.mistakes_for(result.report, true, pred)
+    how = "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
+    st.markdown(f"**{true}** read as **{pred}**: {len(found)} letters ({how})")
+    if not found:
+        st.info("No test letter fell in this cell.")
+        return
+    shown = found[:GALLERY_MAX]
+    for start in range(0, len(shown), GALLERY_COLUMNS):
+        cols = st.columns(GALLERY_COLUMNS)
+        for col, mistake in zip(cols, shown[start : start + GALLERY_COLUMNS]):
+            col.image(views.zoom(result.images[mistake.row]), caption=f"{mistake.confidence:.0%} sure")
+    if len(found) > GALLERY_MAX:
+        st.caption(f"...and {len(found) - GALLERY_MAX} more.")
+
+
+def confusion_section() -> None:
+    """The clickable confusion matrix beside the pictures of the chosen cell's mistakes."""
+    st.subheader("Where it goes wrong")
+    result = load_review()
+    if result is None:
+        return
+    st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
+               "red cells are mistakes.")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        event = st.altair_chart(
+            charts.confusion_chart(review.confusion_pairs(result.report), result.report.labels),
+            on_select="rerun", key="confusion", width="content",
+        )
+    with right:
+        mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
+
+
+def per_class_section() -> None:
+    """Precision, recall and F1 of each letter, as a table and as bars."""
+    per_class = metrics.get("per_class") or []
+    if not per_class:
+        return
+    st.subheader("Letter by letter")
+    st.caption("Precision: when it says *a*, how often is it an *a*? Recall: of the real *a*s, how many did it find? "
+               "F1 balances the two.")
+    left, right = st.columns([2, 3], gap="large")
+    score = st.column_config.ProgressColumn
+    left.dataframe(
+        pd.DataFrame(per_class).rename(columns={"label": "letter"}),
+        hide_index=True,
+        column_config={
+            "precision": score("precision", format="percent", min_value=0, max_value=1),
+            "recall": score("recall", format="percent", min_value=0, max_value=1),
+            "f1": score("F1", format="percent", min_value=0, max_value=1),
+            "support": st.column_config.NumberColumn("test letters"),
+        },
+        key="per_class",
+    )
+    right.altair_chart(charts.f1_chart(per_class), width="stretch")
+
+
+def curves_section() -> None:
+    """Accuracy and loss per epoch, training against validation."""
+    history = meta.get("history") or {}
+    if not history:
+        return
+    st.subheader("How it learned")
+    st.caption("If training accuracy keeps climbing while validation stalls, the model is memorising, not learning.")
+    left, right = st.columns(2, gap="large")
+    left.altair_chart(charts.history_chart(history, "accuracy"), width="stretch")
+    if "loss" in history:
+        right.altair_chart(charts.history_chart(history, "loss"), width="stretch")
+
+
+def protocol_section() -> None:
+    """The seed's leaky protocol beside the honest one, on the same tiny data."""
+    st.subheader("Honest vs the seed's leaky protocol")
+    st.markdown(
+        "The seed copied letters to balance the classes *before* splitting, so copies of the same letter "
+        "landed in both training and test, and the test partly measured memory. Here the test captchas are "
+        "split off first and only the training split is resampled, so every test letter is truly unseen."
+    )
+    run = st.button(f"Train both ways on {DEMO_CAPTCHAS} captchas (about half a minute)",
+                    icon=":material/science:", key="compare_protocols")
+    if not run and not st.session_state.get("compared"):
+        return
+    with st.spinner("Training the same tiny model twice, honestly and the seed's way..."):
+        result = cache.protocol_comparison(DEMO_CAPTCHAS, DEMO_EPOCHS, DEMO_SEED)
+    st.session_state["compared"] = True
+    left, right = st.columns([2, 3], gap="large")
+    left.metric("Honest test accuracy", views.percent(result.honest))
+    left.metric("Leaky (seed) test accuracy", views.percent(result.leaky),
+                delta=f"{(result.leaky - result.honest) * 100:+.1f} points", delta_color="inverse")
+    right.altair_chart(charts.protocol_chart(result.honest, result.leaky), width="stretch")
+    right.caption(f"{result.duplicated_test_letters} of the leaky protocol's {result.leaky_test_letters} test letters "
+                  "were exact copies of training letters.")
+
+
+headline()
+confusion_section()
+per_class_section()
+curves_section()
+protocol_section()

@@ -1,3 +1,215 @@
+"""Playground: feed a model captchas, single letters or a drawing, and look inside at what it sees."""
+import secrets
+
 import streamlit as st
 
-st.title("playground")
+from captcha_core import inspect as look
+from captcha_core.config import DEFAULT
+from captcha_core.generator import DIFFICULTIES, generate_captchas
+from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
+from captcha_core.review import config_from_dict
+from lab_ui import model_charts as charts
+from lab_ui import model_views as views
+
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
+CANVAS_SIDE = 240
+# Uploaded letters can be any size; a thumbnail is enough to recognise the file.
+LETTER_PREVIEW = 96
+CANVAS_STROKE = 18
+BIG_TEXT_REM = 3.2
+LETTER_TEXT_REM = 2.2
+GOOD_GREEN = "#2a9d5b"
+BAD_RED = charts.WRONG_RED
+# Wide enough to read a captcha at a glance, narrow enough to sit beside its letters.
+CAPTCHA_WIDTH = 420
+CONV1_COLUMNS = 10
+CONV2_COLUMNS = 5
+FEATURE_CELL = 48
+SAMPLE_SEED_LIMIT = 2**31
+
+st.title("Playground")
+st.caption("Show the model a captcha, a letter or your own handwriting, and see what it reads, and why.")
+
+name = views.pick_model("playground_model")
+predictor = views.load_predictor(name) if name else None
+if predictor is None:
+    st.stop()
+
+# Every letter shown on this page, so "Look inside" can pick any of them.
+letters_seen: dict[str, object] = {}
+
+
+def decode_uploads(files) -> list[tuple[str, object]]:
+    """Decode uploaded files; each bad one gets its own st.error and the good ones carry on."""
+    good = []
+    for file in files:
+        try:
+            good.append((file.name, decode_image(file.getvalue(), file.name, DEFAULT.limits)))
+        except InputRejected as exc:
+            st.error(f"{exc}", icon=":material/broken_image:")
+    return good
+
+
+def show_reading(image, reading, key: str) -> None:
+    """A captcha with its boxes, the text read in big letters, and every cut letter with its guess."""
+    colors = [look.box_color_hex(i) for i in range(len(reading.boxes))]
+    left, right = st.columns([3, 2], gap="large")
+    left.image(look.draw_boxes(image, reading.boxes, list(reading.text)), width=CAPTCHA_WIDTH)
+    with right:
+        st.markdown("The model reads")
+        views.colored_text(list(reading.text) or ["?"], colors or [BAD_RED], BIG_TEXT_REM)
+        st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}")
+    if not reading.segmented_ok:
+        expected = predictor.captcha_length or "the expected number of"
+        st.warning(f"The cutter found {len(reading.boxes)} characters where {expected} were expected, "
+                   "so some letters are merged or split.", icon=":material/content_cut:")
+    letter_strip(reading, colors, key)
+
+
+def letter_strip(reading, colors: list[str], key: str) -> None:
+    """Each cut-out letter, as the model saw it, with its best guesses."""
+    if not len(reading.crops):
+        return
+    cols = st.columns(max(len(reading.crops), predictor.captcha_length or 1))
+    for i, (col, crop, top) in enumerate(zip(cols, reading.crops, reading.top)):
+        letters_seen[f"{key}, letter {i + 1} ({top[0][0]})"] = crop
+        col.image(views.zoom(crop), width="content")
+        guesses = " · ".join(f"{label} {p:.0%}" for label, p in top)
+        col.markdown(f'<span style="color:{colors[i]};font-weight:700">{top[0][0]}</span> '
+                     f'<span style="color:gray;font-size:.85em">{guesses}</span>', unsafe_allow_html=True)
+
+
+def captcha_tab() -> None:
+    """Upload whole captchas and read them."""
+    files = st.file_uploader("Upload one or more captcha images", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key="captcha_upload")
+    if not files:
+        st.caption("Tip: the **Random sample** tab makes a fresh captcha for you.")
+        return
+    good = decode_uploads(files)
+    readings = predictor.solve_many([image for _, image in good]) if good else []
+    for (filename, image), reading in zip(good, readings):
+        st.markdown(f"**{filename}**")
+        show_reading(image, reading, filename)
+        st.divider()
+
+
+def letter_rows(named_letters, readings, key: str) -> None:
+    """One row per letter: what was given, what the model saw, and its five best guesses."""
+    for (filename, original), reading in zip(named_letters, readings):
+        letters_seen[f"{key}: {filename} ({reading.label})"] = reading.image
+        cols = st.columns([1, 1, 3], vertical_alignment="center")
+        cols[0].image(original, caption=filename, width=LETTER_PREVIEW)
+        cols[1].image(views.zoom(reading.image), caption=f"model input {reading.image.shape[0]}×{reading.image.shape[1]}")
+        cols[2].altair_chart(charts.top_k_chart(reading.top), width="stretch")
+
+
+def letters_tab() -> None:
+    """Upload single letters; every good file is answered even when others are bad."""
+    files = st.file_uploader("Upload one or more single-letter images", type=UPLOAD_TYPES,
+                             accept_multiple_files=True, key="letter_upload")
+    if not files:
+        st.caption("Any size, dark on light or light on dark: each letter is centred and scaled like the training data.")
+        return
+    good = decode_uploads(files)
+    letter_rows(good, predictor.read_letters([image for _, image in good]), "upload")
+
+
+def draw_tab() -> None:
+    """Draw a letter with the mouse and see it read as you draw."""
+    from streamlit_drawable_canvas import st_canvas
+
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        st.caption("Draw one letter, as big as the box.")
+        result = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#000000", background_color="#ffffff",
+                           width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw",
+                           return_image_data=True, key="draw_canvas")
+    drawing = result.image_data
+    gray = look.rgba_on_white(drawing) if drawing is not None else None
+    with right:
+        if gray is None or not look.has_ink(gray):
+            st.info("Your letter's reading appears here.", icon=":material/draw:")
+            return
+        reading = predictor.read_letters([gray])[0]
+        letters_seen[f"your drawing ({reading.label})"] = reading.image
+        views.colored_text([reading.label], [confidence_color(reading.confidence)], BIG_TEXT_REM)
+        cols = st.columns([1, 2], vertical_alignment="center")
+        cols[0].image(views.zoom(reading.image), caption="model input")
+        cols[1].altair_chart(charts.top_k_chart(reading.top), width="stretch")
+
+
+def confidence_color(confidence: float) -> str:
+    """Green when the model is sure, red when it is guessing."""
+    return GOOD_GREEN if confidence >= 0.5 else BAD_RED
+
+
+def sample_settings() -> tuple[str, int, str]:
+    """Alphabet, length and difficulty of fresh captchas this model should be able to read."""
+    config = config_from_dict(predictor.metadata.get("config"))
+    alphabet = "".join(label for label in predictor.labels if len(label) == 1)
+    difficulty = config.difficulty if config.difficulty in DIFFICULTIES else DEFAULT.difficulty
+    return alphabet, int(predictor.captcha_length or config.captcha_length), difficulty
+
+
+def sample_tab() -> None:
+    """A fresh captcha the model has never seen, its truth beside what the model reads."""
+    alphabet, length, difficulty = sample_settings()
+    if not alphabet:
+        st.info("This model's labels are not single characters, so it cannot read generated captchas.")
+        return
+    if st.button("New random captcha", icon=":material/casino:", type="primary", key="new_sample"):
+        st.session_state["sample_seed"] = secrets.randbelow(SAMPLE_SEED_LIMIT)
+    seed = st.session_state.setdefault("sample_seed", secrets.randbelow(SAMPLE_SEED_LIMIT))
+    text, image = generate_captchas(1, length=length, alphabet=alphabet, difficulty=difficulty, seed=seed)[0]
+    reading = predictor.solve(image, length)
+    st.caption(f"A {difficulty} captcha made just now (seed {seed}), never seen in training.")
+    truth_col, read_col = st.columns(2)
+    with truth_col:
+        st.markdown("Truth")
+        views.colored_text(list(text), ["#1d2433"] * len(text), BIG_TEXT_REM)
+    with read_col:
+        st.markdown("The model reads")
+        marks = [GOOD_GREEN if a == b else BAD_RED for a, b in zip(reading.text, text.ljust(len(reading.text)))]
+        views.colored_text(list(reading.text) or ["?"], marks or [BAD_RED], BIG_TEXT_REM)
+    verdict = "All right!" if reading.text == text else f"{sum(m == GOOD_GREEN for m in marks)} of {len(text)} right"
+    st.markdown(f"**{verdict}**")
+    show_reading(image, reading, "random sample")
+
+
+def inside_section() -> None:
+    """Saliency and conv1/conv2 activation maps for any letter shown above."""
+    st.subheader("Look inside the model")
+    if not letters_seen:
+        st.caption("Upload, draw or sample a letter above, then look at what the network sees in it.")
+        return
+    if not look.has_layers(predictor.classifier):
+        st.info("This model is a random forest: it has no layers to look inside. Pick a CNN model to see them.")
+        return
+    choice = st.selectbox("Letter", list(letters_seen), key="inside_letter")
+    letter = letters_seen[choice]
+    maps = look.activations(predictor.classifier, letter)
+    cols = st.columns([1, 1, 3, 2], gap="medium")
+    cols[0].image(views.zoom(letter), caption="model input")
+    cols[1].image(views.zoom(look.heat_overlay(letter, look.saliency(predictor.classifier, letter))),
+                  caption="saliency: pixels that swayed the answer")
+    cols[2].image(look.feature_grid(maps["conv1"], CONV1_COLUMNS, FEATURE_CELL),
+                  caption=f"conv1: {maps['conv1'].shape[-1]} filters find strokes and edges (dark = active)")
+    cols[3].image(look.feature_grid(maps["conv2"], CONV2_COLUMNS, FEATURE_CELL),
+                  caption=f"conv2: {maps['conv2'].shape[-1]} filters combine them into letter parts")
+
+
+captcha, letters, draw, sample = st.tabs(
+    [":material/pattern: Captcha", ":material/text_fields: Letters", ":material/draw: Draw",
+     ":material/casino: Random sample"]
+)
+with captcha:
+    captcha_tab()
+with letters:
+    letters_tab()
+with draw:
+    draw_tab()
+with sample:
+    sample_tab()
+st.divider()
+inside_section()

@@ -1,0 +1,120 @@
+"""Altair charts for the Evaluate and Playground pages; data in, chart out, no Streamlit calls."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+CONFUSION_SELECTION = "cell"
+CELL_PIXELS = 24
+BAR_HEIGHT = 22
+CHART_BLUE = "#3b6fd8"
+PALE_BLUE = "#b9c6e4"
+CHART_ORANGE = "#e0782a"
+WRONG_RED = "#d0453b"
+INK = "#1d2433"
+CURVE_HEIGHT = 220
+# Counts above this sit on a dark blue cell, where white text reads better.
+DARK_CELL_COUNT = 8
+
+
+def top_k_chart(top: list[tuple[str, float]]) -> alt.Chart:
+    """Horizontal probability bars for a letter's most likely labels, best on top and highlighted."""
+    df = pd.DataFrame({"letter": [t[0] for t in top], "probability": [t[1] for t in top]})
+    df["best"] = [i == 0 for i in range(len(df))]
+    base = alt.Chart(df).encode(
+        y=alt.Y("letter:N", sort=df["letter"].tolist(), title=None,
+                axis=alt.Axis(labelFontSize=16, labelFontWeight="bold")),
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title=None)),
+        tooltip=["letter", alt.Tooltip("probability:Q", format=".1%")],
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        color=alt.condition("datum.best", alt.value(CHART_BLUE), alt.value(PALE_BLUE))
+    )
+    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".0%"))
+    return (bars + text).properties(height=BAR_HEIGHT * len(df) + 10)
+
+
+def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
+    """A clickable confusion-matrix heatmap; off-diagonal counts (the mistakes) are drawn in red."""
+    df = pd.DataFrame(pairs)
+    df["kind"] = ["right" if r["true"] == r["pred"] else "wrong" for r in pairs]
+    df["shown"] = df["count"].where(df["count"] > 0)
+    select = alt.selection_point(name=CONFUSION_SELECTION, fields=["true", "pred"], on="click", clear="dblclick")
+    side = CELL_PIXELS * len(labels)
+    base = alt.Chart(df).encode(
+        x=alt.X("pred:N", sort=labels, title="read as", axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13)),
+        y=alt.Y("true:N", sort=labels, title="true letter", axis=alt.Axis(labelFontSize=13)),
+    )
+    right = alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None)
+    cells = (
+        base.mark_rect(stroke="#ffffff", strokeWidth=1, cursor="pointer")
+        .encode(
+            color=alt.condition("datum.kind == 'wrong' && datum.count > 0", alt.value(WRONG_RED), right),
+            opacity=alt.condition(select, alt.value(1.0), alt.value(0.35)),
+            tooltip=["true", alt.Tooltip("pred", title="read as"), "count"],
+        )
+        .add_params(select)
+    )
+    counts = base.mark_text(fontSize=11, cursor="pointer").encode(
+        text="shown:Q",
+        color=alt.condition(f"datum.kind == 'wrong' || datum.count > {DARK_CELL_COUNT}",
+                            alt.value("#ffffff"), alt.value(INK)),
+    )
+    return (cells + counts).properties(width=side, height=side)
+
+
+def history_chart(history: dict[str, list[float]], metric: str) -> alt.Chart:
+    """Training and validation curves of one metric (accuracy or loss) per epoch."""
+    rows = []
+    for key, title in ((metric, "training"), (f"val_{metric}", "validation")):
+        for epoch, value in enumerate(history.get(key, []), start=1):
+            rows.append({"epoch": epoch, "value": value, "split": title})
+    df = pd.DataFrame(rows, columns=["epoch", "value", "split"])
+    axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
+    return (
+        alt.Chart(df)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "split:N",
+                scale=alt.Scale(domain=["training", "validation"], range=[CHART_BLUE, CHART_ORANGE]),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(height=CURVE_HEIGHT)
+    )
+
+
+def f1_chart(per_class: list[dict]) -> alt.Chart:
+    """F1 per letter, worst first, so the letters the model struggles with stand out."""
+    df = pd.DataFrame(per_class)
+    return (
+        alt.Chart(df)
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            x=alt.X("label:N", sort=alt.EncodingSortField("f1", order="ascending"), title="letter, worst first",
+                    axis=alt.Axis(labelAngle=0, labelFontSize=13)),
+            y=alt.Y("f1:Q", scale=alt.Scale(domain=[0, 1]), title="F1", axis=alt.Axis(format="%")),
+            color=alt.Color("f1:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
+            tooltip=["label", alt.Tooltip("precision:Q", format=".0%"), alt.Tooltip("recall:Q", format=".0%"),
+                     alt.Tooltip("f1:Q", format=".0%"), "support"],
+        )
+        .properties(height=CURVE_HEIGHT)
+    )
+
+
+def protocol_chart(honest: float, leaky: float) -> alt.Chart:
+    """Two bars: the honest test accuracy and the seed's inflated one."""
+    df = pd.DataFrame({"protocol": ["honest", "leaky (seed)"], "accuracy": [honest, leaky]})
+    base = alt.Chart(df).encode(
+        y=alt.Y("protocol:N", title=None, sort=None, axis=alt.Axis(labelFontSize=13)),
+        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="test letter accuracy"),
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        color=alt.Color("protocol:N", scale=alt.Scale(range=[CHART_BLUE, WRONG_RED]), legend=None)
+    )
+    text = base.mark_text(align="left", dx=4, fontSize=13).encode(text=alt.Text("accuracy:Q", format=".1%"))
+    return (bars + text).properties(height=4 * BAR_HEIGHT)

@@ -1,0 +1,85 @@
+"""Streamlit pieces shared by the Evaluate and Playground pages: model picker, friendly errors, image helpers."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import streamlit as st
+
+from captcha_core.imageio import InputRejected
+from captcha_core.persistence import ModelDamaged
+
+from . import cache, state
+
+HOME_PAGE = "pages/home.py"
+TRAIN_PAGE = "pages/train.py"
+# Letters are 60 px; shown 2x with square pixels they read clearly without blurring.
+PIXEL_ZOOM = 2
+
+
+def no_model_message() -> None:
+    """A friendly way out when there is nothing to evaluate or play with yet."""
+    st.info("There is no trained model yet. Train one first: the tiny demo takes about a minute.", icon=":material/school:")
+    left, right, _ = st.columns([1, 1, 3])
+    left.page_link(TRAIN_PAGE, label="Train a model", icon=":material/model_training:")
+    right.page_link(HOME_PAGE, label="Back to Home", icon=":material/home:")
+
+
+def describe_model(entry) -> str:
+    """One line for the model picker: name, kind and its honest letter accuracy."""
+    meta = entry.metadata
+    if meta.get("damaged"):
+        return f"{entry.name} (damaged)"
+    accuracy = meta.get("metrics", {}).get("letter_accuracy")
+    score = f" · {accuracy:.0%} letters" if isinstance(accuracy, (int, float)) else ""
+    return f"{entry.name} · {meta.get('model_kind', '?')}{score} · {meta.get('created', '')[:16].replace('T', ' ')}"
+
+
+def pick_model(key: str) -> str | None:
+    """The registry model this session looks at, chosen in a select box shared by both pages."""
+    entries = cache.registry()
+    if not entries:
+        no_model_message()
+        return None
+    labels = {entry.name: describe_model(entry) for entry in entries}
+    names = list(labels)
+    current = state.selected_model()
+    return st.selectbox(
+        "Model",
+        names,
+        index=names.index(current),
+        format_func=labels.get,
+        key=key,
+        on_change=lambda: state.select_model(st.session_state[key]),
+        help="Every model saved by the Train page or the CLI, newest first.",
+    )
+
+
+def load_predictor(name: str):
+    """The cached predictor, or an st.error saying why the model cannot be used (never a traceback)."""
+    try:
+        return cache.predictor(name)
+    except (ModelDamaged, InputRejected) as exc:
+        st.error(f"This model cannot be used: {exc}. Train it again or pick another one.", icon=":material/error:")
+        return None
+
+
+def zoom(image: np.ndarray, factor: int = PIXEL_ZOOM) -> np.ndarray:
+    """Enlarge with square pixels, so the browser does not blur small letters."""
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def colored_text(letters: list[str], colors: list[str], size_rem: float) -> None:
+    """Big monospace letters, each in its own color (to match boxes, or right/wrong)."""
+    spans = "".join(
+        f'<span style="color:{c};padding:0 .08em">{html.escape(ch)}</span>' for ch, c in zip(letters, colors)
+    )
+    st.markdown(
+        f'<div style="font-family:monospace;font-size:{size_rem}rem;font-weight:700;line-height:1.1">{spans}</div>',
+        unsafe_allow_html=True,
+    )
+
+
+def percent(value) -> str:
+    """A share as a whole percent, or a dash when it is missing."""
+    return f"{value:.1%}" if isinstance(value, (int, float)) else "–"

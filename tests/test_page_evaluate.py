@@ -1,0 +1,40 @@
+"""The Evaluate page in AppTest: a friendly way out with no model, metrics, mistakes and per-class scores with one."""
+import pytest
+
+from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
+
+PAGE = "pages/evaluate.py"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    clear_caches()
+    yield tmp_path
+    clear_caches()
+
+
+@pytest.fixture
+def with_model(home, tmp_path_factory):
+    install_model(home, tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model")))
+    return home
+
+
+def test_without_a_model_it_points_to_training(home):
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "no trained model" in at.info[0].value
+    assert any(link.proto.page == "train" for link in at.get("page_link"))
+
+
+def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model):
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Letter accuracy" in labels and "Whole-captcha accuracy" in labels
+    assert "never seen in training, resampling never touched" in all_text(at)
+    frame = at.dataframe[0].value
+    assert {"letter", "precision", "recall", "f1", "support"} <= set(frame.columns)
+    assert len(frame) >= 2
+    assert at.get("vega_lite_chart"), "the confusion matrix and curves are drawn"
+    assert "its own test split" in all_text(at)

@@ -1,0 +1,66 @@
+"""The Playground page in AppTest: no-model guidance, reading an uploaded captcha, refusing a fake image."""
+import numpy as np
+import pytest
+
+from captcha_core.generator import generate_captchas
+from captcha_core.imageio import image_to_png_bytes
+from captcha_core.prediction import Predictor
+from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
+
+PAGE = "pages/playground.py"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    clear_caches()
+    yield tmp_path
+    clear_caches()
+
+
+@pytest.fixture
+def model_folder(tmp_path_factory):
+    return tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"))
+
+
+@pytest.fixture
+def with_model(home, model_folder):
+    install_model(home, model_folder)
+    return home
+
+
+def test_without_a_model_it_points_to_training(home):
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "no trained model" in at.info[0].value
+    assert [link for link in at.get("page_link") if link.proto.page == "train"]
+
+
+def test_first_visit_shows_a_random_sample_and_looks_inside(with_model):
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert "never seen in training" in all_text(at)
+    assert at.selectbox(key="inside_letter").options, "the sample's letters can be inspected"
+    assert len(at.get("image")) >= 4
+
+
+def test_an_uploaded_captcha_is_read(with_model, model_folder):
+    _, image = generate_captchas(1, seed=1234)[0]
+    expected = Predictor.from_folder(model_folder).solve(image).text
+    at = open_page(PAGE)
+    at.file_uploader(key="captcha_upload").upload("mine.png", image_to_png_bytes(image), "image/png").run()
+    assert not at.exception, at.exception
+    assert f"Text: {expected} " in all_text(at)
+    assert "mine.png" in all_text(at)
+
+
+def test_a_text_file_named_png_is_refused_and_good_letters_still_read(with_model):
+    letter = np.full((40, 30), 255, np.uint8)
+    letter[5:35, 12:18] = 0
+    at = open_page(PAGE)
+    uploader = at.file_uploader(key="letter_upload")
+    uploader.set_value([("notes.png", b"just some text, not an image", "image/png"),
+                        ("bar.png", image_to_png_bytes(letter), "image/png")]).run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "notes.png" in at.error[0].value
+    assert "bar.png" in [c for image in at.get("image") for c in image.captions]

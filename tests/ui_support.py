@@ -1,0 +1,51 @@
+"""Helpers for the dashboard's AppTest tests: one tiny model per test run, a workspace per test."""
+import functools
+import shutil
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+# TensorFlow's first import and the model's warm-up happen inside a run; give them room on 2 busy cores.
+RUN_TIMEOUT = 120
+TINY_MODEL = "tiny"
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_model_folder(base: str) -> Path:
+    """Train and save the smallest model that still has every class, once per test process."""
+    from captcha_core.config import DEFAULT
+    from captcha_core.data import generate_dataset
+    from captcha_core.persistence import build_metadata, save_model
+    from captcha_core.training import train
+
+    config = DEFAULT.with_(generate_count=60, epochs=1)
+    dataset = generate_dataset(config)
+    result = train(dataset, config)
+    labels = [str(c) for c in result.classifier.classes_]
+    return save_model(result.classifier, labels, build_metadata(result, dataset, config), Path(base) / TINY_MODEL)
+
+
+def install_model(home: Path, folder: Path) -> None:
+    """Copy a saved model into a workspace's registry."""
+    shutil.copytree(folder, home / "models" / folder.name)
+
+
+def clear_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(page: str) -> AppTest:
+    """Run the app once, then switch to `page` and run it."""
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT).run()
+    return at.switch_page(page).run()
+
+
+def all_text(at: AppTest) -> str:
+    """Every markdown, caption and metric value on the page, for 'does it say X' checks."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [m.value for m in at.metric]
+    return "\n".join(str(p) for p in parts)
