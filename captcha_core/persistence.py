@@ -268,3 +268,20 @@ def next_free_name(root: str | os.PathLike, name: str) -> str:
     while (root / candidate).exists():
         candidate, n = f"{name}-{n}", n + 1
     return candidate
+
+
+def model_zip_bytes(folder: str | os.PathLike) -> bytes:
+    """A registry model folder (model file, labels, metadata) as zip bytes built in memory, for downloading."""
+    import io
+    import zipfile
+
+    folder = Path(folder)
+    wanted = [*MODEL_FILES.values(), LABELS_FILE, METADATA_FILE]
+    files = [folder / name for name in wanted if (folder / name).is_file() and not (folder / name).is_symlink()]
+    if not any(f.name in MODEL_FILES.values() for f in files):
+        raise ModelDamaged(f"{folder.name}: model file is damaged (no model file to download)")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, f"{folder.name}/{path.name}")
+    return buffer.getvalue()

@@ -9,19 +9,21 @@ from captcha_core.data import Dataset
 from . import cache
 
 
+def default_dataset_spec() -> dict:
+    """The built-in generator with the configuration's defaults."""
+    return {
+        "kind": "generated",
+        "difficulty": DEFAULT.difficulty,
+        "count": DEFAULT.generate_count,
+        "length": DEFAULT.captcha_length,
+        "alphabet": DEFAULT.alphabet,
+        "seed": DEFAULT.seed,
+    }
+
+
 def dataset_spec() -> dict:
     """Which dataset this session works on; the built-in generator's defaults at first."""
-    return st.session_state.setdefault(
-        "dataset_spec",
-        {
-            "kind": "generated",
-            "difficulty": DEFAULT.difficulty,
-            "count": DEFAULT.generate_count,
-            "length": DEFAULT.captcha_length,
-            "alphabet": DEFAULT.alphabet,
-            "seed": DEFAULT.seed,
-        },
-    )
+    return st.session_state.setdefault("dataset_spec", default_dataset_spec())
 
 
 def set_dataset_spec(spec: dict) -> None:
@@ -60,3 +62,49 @@ def selected_model() -> str | None:
 
 def select_model(name: str) -> None:
     st.session_state["model_name"] = name
+
+
+def training_options() -> dict:
+    """The session's training settings (shared by Data's resampling preview and Train); config defaults at first."""
+    return st.session_state.setdefault(
+        "training_options",
+        {
+            "model": DEFAULT.model,
+            "epochs": DEFAULT.epochs,
+            "batch_size": DEFAULT.batch_size,
+            "learning_rate": DEFAULT.learning_rate,
+            "resample": DEFAULT.resample,
+            "per_class": DEFAULT.per_class,
+            "seed": DEFAULT.seed,
+            "name": DEFAULT.model,
+        },
+    )
+
+
+def update_training_options(**changes) -> None:
+    """Change some training settings of this session."""
+    training_options().update(changes)
+
+
+def training_config():
+    """The pipeline Config these settings describe, on top of the defaults (a None target keeps the default)."""
+    options = {key: value for key, value in training_options().items() if key != "name"}
+    return DEFAULT.with_(**options)
+
+
+def started_job() -> int | None:
+    """The id of the last training job this session started, so its result can be picked for it."""
+    return st.session_state.get("started_job")
+
+
+def remember_started_job(job_id: int) -> None:
+    """Note that this session started the given job."""
+    st.session_state["started_job"] = job_id
+    st.session_state.pop("adopted_job", None)
+
+
+def adopt_finished_job(job_id: int, model_name: str) -> None:
+    """Select a finished job's model for this session once, so Evaluate and Playground show the new model."""
+    if st.session_state.get("adopted_job") != job_id:
+        st.session_state["adopted_job"] = job_id
+        select_model(model_name)

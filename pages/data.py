@@ -1,3 +1,138 @@
+"""Data: choose where the captchas come from, look at them, and see the split and the class balance."""
 import streamlit as st
 
-st.title("data")
+from captcha_core.data import DatasetError
+from captcha_core.generator import DIFFICULTIES
+from captcha_core.imageio import InputRejected
+from captcha_core.resample import STRATEGIES
+from lab_ui import cache, data_views, state
+
+SOURCES = {"generated": "Built-in generator", "zip": "Upload a .zip", "folder": "Folder on the server"}
+# Bounds of the generator inputs: enough for a class demo, small enough to generate in seconds.
+COUNT_RANGE = (20, 5000)
+COUNT_STEP = 100
+LENGTH_RANGE = (1, 8)
+STRATEGY_HELP = {
+    "bootstrap": "copy rare letters until every class has the target",
+    "downsample": "drop common letters until every class has the target",
+    "none": "train on the split as it is",
+}
+
+
+def alphabet_problem(alphabet: str) -> str | None:
+    """Why an alphabet cannot be generated, or None when it can."""
+    if len(alphabet) < 2:
+        return "The alphabet needs at least two characters: a classifier tells classes apart."
+    if not (alphabet.isascii() and alphabet.isalnum()):
+        return "The alphabet may only hold plain letters and digits (a-z, A-Z, 0-9)."
+    if len(set(alphabet)) != len(alphabet):
+        return "Each character may appear only once in the alphabet."
+    return None
+
+
+def generator_controls(spec: dict) -> None:
+    """Generator settings; a valid change switches the session to the new dataset at once."""
+    current = spec if spec["kind"] == "generated" else state.default_dataset_spec()
+    cols = st.columns([2, 1, 1, 2, 1])
+    difficulty = cols[0].segmented_control(
+        "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
+        help="easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines, clutter",
+    )
+    count = cols[1].number_input("Captchas", *COUNT_RANGE, value=current["count"], step=COUNT_STEP, key="gen_count")
+    length = cols[2].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
+    alphabet = cols[3].text_input("Alphabet", value=current["alphabet"], key="gen_alphabet").strip()
+    seed = cols[4].number_input("Seed", min_value=0, value=current["seed"], key="gen_seed")
+    problem = alphabet_problem(alphabet)
+    if problem:
+        st.error(problem, icon=":material/error:")
+        return
+    wanted = {"kind": "generated", "difficulty": difficulty, "count": int(count), "length": int(length), "alphabet": alphabet, "seed": int(seed)}
+    if wanted != spec:
+        state.set_dataset_spec(wanted)
+
+
+def zip_controls(spec: dict) -> None:
+    """An upload; it becomes the session's dataset only once it reads cleanly."""
+    upload = st.file_uploader(
+        "A .zip of labelled captchas (abcd.png, abcd_2.png, ...) or of letter folders (a/1.png, b/7.png, ...)",
+        type=["zip"], key="data_zip",
+    )
+    if upload is None:
+        if spec["kind"] == "zip":
+            st.caption(f"Still using the earlier upload {spec['name']}.")
+        return
+    data = upload.getvalue()
+    try:
+        cache.zip_dataset(data, upload.name)
+    except (InputRejected, DatasetError) as exc:
+        st.error(f"Could not use {upload.name}: {exc}", icon=":material/error:")
+        return
+    if spec.get("kind") != "zip" or spec.get("name") != upload.name or spec.get("data") != data:
+        state.set_dataset_spec({"kind": "zip", "data": data, "name": upload.name})
+
+
+def folder_controls(spec: dict) -> None:
+    """A folder path on the server, loaded when the button is pressed."""
+    default = spec["path"] if spec["kind"] == "folder" else ""
+    path_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    path = path_col.text_input("Folder on the server", value=default, key="data_folder", placeholder="/data/captchas").strip()
+    if not button_col.button("Load folder", icon=":material/folder_open:", key="load_folder"):
+        return
+    if not path:
+        st.error("Type the path of a folder first.", icon=":material/error:")
+        return
+    try:
+        cache.folder_dataset(path)
+    except (InputRejected, DatasetError, OSError) as exc:
+        st.error(f"Could not use {path}: {exc}", icon=":material/error:")
+        return
+    state.set_dataset_spec({"kind": "folder", "path": path})
+
+
+def resampling_controls() -> None:
+    """Resampling options, shared with the Train page."""
+    options = state.training_options()
+    left, right, _ = st.columns([2, 1, 2])
+    strategy = left.segmented_control(
+        "Resampling of the training split", STRATEGIES, default=options["resample"], required=True, key="data_resample",
+        format_func=str.capitalize, help=" · ".join(f"{k}: {v}" for k, v in STRATEGY_HELP.items()),
+    )
+    target = right.number_input(
+        "Letters per class", min_value=1, value=options["per_class"], placeholder="auto", key="data_per_class",
+        disabled=strategy == "none", help="Empty: the largest class for bootstrap, the smallest for downsample.",
+    )
+    state.update_training_options(resample=strategy, per_class=None if target is None else int(target))
+
+
+st.title("Data", anchor=False)
+st.caption("Where the captchas come from, how they are cut into letters, and how the letters are split and balanced.")
+
+spec = state.dataset_spec()
+source = st.segmented_control(
+    "Source", list(SOURCES), format_func=SOURCES.get, default=spec["kind"], required=True, key="data_source"
+)
+with st.container(border=True):
+    {"generated": generator_controls, "zip": zip_controls, "folder": folder_controls}[source](spec)
+
+spec = state.dataset_spec()
+st.markdown(f":material/dataset: **Loaded:** {state.describe_spec(spec)}")
+try:
+    dataset = state.current_dataset()
+except (InputRejected, DatasetError, OSError) as exc:
+    st.error(f"The dataset could not be loaded: {exc}", icon=":material/error:")
+    st.stop()
+
+data_views.summary(dataset)
+data_views.skipped_report(dataset)
+if len(dataset.letters):
+    data_views.letter_gallery(dataset)
+if dataset.is_captchas:
+    data_views.segmentation_preview(dataset)
+
+st.subheader(":material/balance: Split and class balance", anchor=False)
+resampling_controls()
+try:
+    data_views.balance_section(dataset, state.training_config())
+except (DatasetError, ValueError) as exc:
+    st.warning(f"This data cannot be split yet: {exc}", icon=":material/warning:")
+st.page_link("pages/train.py", label="Train a model on this data", icon=":material/model_training:")

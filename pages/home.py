@@ -1,3 +1,62 @@
+"""Home: what Captcha Lab is, the pipeline at a glance, where this session stands, and a one-click start."""
 import streamlit as st
 
-st.title("home")
+from captcha_core.config import DEFAULT
+from lab_ui import job_views, jobs, state
+
+QUICK_START_NAME = "quickstart"
+PIPELINE = [
+    (":material/image:", "Data", "Generated or uploaded captchas"),
+    (":material/content_cut:", "Segment", "Cut each captcha into letters"),
+    (":material/call_split:", "Split", "Train, validation and test, per captcha"),
+    (":material/balance:", "Resample", "Balance the classes, train split only"),
+    (":material/neurology:", "CNN", "Learn to read one letter"),
+    (":material/grid_on:", "Evaluate", "Score the untouched test split"),
+    (":material/draw:", "Play", "Draw or upload, watch it read"),
+]
+
+
+def pipeline_row() -> None:
+    """The seven steps from images to a letter reader, as a row of cards."""
+    for column, (icon, title, text) in zip(st.columns(len(PIPELINE)), PIPELINE):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"### {icon}\n**{title}**")
+            st.caption(text)
+
+
+def quick_start() -> None:
+    """Load the built-in dataset with default settings and train the default model on it in the background."""
+    spec = state.default_dataset_spec()
+    state.set_dataset_spec(spec)
+    dataset = state.current_dataset()
+    attempt = job_views.start_training(dataset, DEFAULT, QUICK_START_NAME, state.describe_spec(spec))
+    attempt.show_refusal()
+
+
+st.title("Captcha Lab", anchor=False)
+st.markdown(
+    "Teach a small neural network to **read captchas**: make or upload a set of captchas, "
+    "watch them being cut into letters, train a CNN on the letters and try it on your own handwriting."
+)
+pipeline_row()
+
+launch, status = st.columns([2, 3], gap="large")
+with launch:
+    st.subheader(":material/rocket_launch: Quick start", anchor=False)
+    st.write(
+        f"One click generates {DEFAULT.generate_count} {DEFAULT.difficulty} captchas and trains the default CNN "
+        "on them (about half a minute). Then open the Playground."
+    )
+    busy = jobs.get_job().snapshot().active
+    if st.button("Generate data and train", type="primary", icon=":material/play_arrow:", key="quick_start", disabled=busy):
+        quick_start()
+    st.page_link(job_views.PLAYGROUND_PAGE, label="Open the Playground", icon=":material/draw:")
+    st.page_link("pages/data.py", label="Or look at the data first", icon=":material/dataset:")
+
+with status:
+    st.subheader(":material/info: Where you stand", anchor=False)
+    st.markdown(f":material/dataset: **Dataset:** {state.describe_spec(state.dataset_spec())}")
+    st.markdown(":material/inventory_2: **Trained models:**")
+    job_views.registry_table(key="home_registry")
+
+job_views.job_panel()

@@ -1,0 +1,83 @@
+"""Pictures of a dataset for people: letter samples per class and captchas with their cut boxes drawn on."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from .config import DEFAULT, Config
+from .data import Dataset, LetterSet
+from .resample import Resampled, resample
+
+if TYPE_CHECKING:  # split pulls in scikit-learn (seconds to import); pictures of the data do not need it
+    from .split import Split
+
+# Box colours in RGB: green where the cut found the label's number of letters, red where it did not.
+BOX_OK = (40, 160, 70)
+BOX_FAILED = (220, 50, 50)
+BOX_THICKNESS = 1
+# White gap between tiled letters, so neighbouring crops do not read as one word.
+TILE_GAP = 4
+
+
+def class_samples(letters: LetterSet, per_class: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Up to `per_class` seeded-random letter rows for every class, in sorted label order."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for label in sorted(set(letters.labels.tolist())):
+        rows = np.flatnonzero(letters.labels == label)
+        out[label] = np.sort(rng.choice(rows, size=min(per_class, len(rows)), replace=False))
+    return out
+
+
+def tile(images: np.ndarray, gap: int = TILE_GAP) -> np.ndarray:
+    """Lay equally sized grayscale images side by side on white, with a gap between them."""
+    if len(images) == 0:
+        raise ValueError("nothing to tile")
+    height, width = images.shape[1:3]
+    strip = np.full((height, len(images) * (width + gap) - gap), 255, np.uint8)
+    for i, image in enumerate(images):
+        strip[:, i * (width + gap) : i * (width + gap) + width] = image
+    return strip
+
+
+def draw_boxes(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], ok: bool) -> np.ndarray:
+    """An RGB copy of a captcha with its cut boxes drawn on, green when the cut worked, red when not."""
+    rgb = cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2RGB)
+    colour = BOX_OK if ok else BOX_FAILED
+    for x, y, w, h in boxes:
+        cv2.rectangle(rgb, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), colour, BOX_THICKNESS)
+    return rgb
+
+
+def failed_captchas(dataset: Dataset) -> np.ndarray:
+    """Indices of the captchas segmentation could not cut into their label's number of letters."""
+    if dataset.segment_ok is None:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(~dataset.segment_ok)
+
+
+@dataclass
+class Balance:
+    """The split sizes and the training split's class counts before and after resampling."""
+
+    split: "Split"
+    resampled: Resampled
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Letters per split, with the training split counted after resampling too."""
+        sizes = self.split.sizes()
+        sizes["train after resampling"] = len(self.resampled.index)
+        return sizes
+
+
+def training_balance(dataset: Dataset, config: Config = DEFAULT, split: "Split | None" = None) -> Balance:
+    """Split as training will (or reuse a split made with the same config), then resample the training split only."""
+    from .split import split_dataset
+
+    split = split if split is not None else split_dataset(dataset, config)
+    labels = dataset.letters.labels[split.train]
+    return Balance(split, resample(labels, config.resample, config.per_class, config.seed))

@@ -1,0 +1,147 @@
+"""Streamlit pieces for the Data page: cached pictures of a dataset, its split and its class balance."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from captcha_core.config import DEFAULT, Config
+from captcha_core.data import Dataset, DatasetError, check_trainable
+from captcha_core.preview import class_samples, draw_boxes, failed_captchas, tile, training_balance
+
+from . import graphs
+
+# Picture sizes: enough letters to see the variety of a class, captchas shown large enough to judge the boxes.
+GALLERY_PER_CLASS = 6
+GALLERY_COLUMNS = 4
+GALLERY_WIDTH = 300
+PREVIEW_CAPTCHAS = 8
+FAILED_SHOWN = 12
+CAPTCHA_WIDTH = 220
+SKIPPED_SHOWN = 200
+
+
+# ---------------------------------------------------------------- cached pictures and numbers
+# Datasets are passed with a leading underscore (not hashed); their fingerprint is the cache key.
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def gallery(fingerprint: str, _dataset: Dataset) -> list[tuple[str, int, np.ndarray]]:
+    """(label, letters in the class, a strip of sample crops) for every class."""
+    letters = _dataset.letters
+    counts = letters.class_counts()
+    samples = class_samples(letters, GALLERY_PER_CLASS, seed=DEFAULT.seed)
+    return [(label, counts[label], tile(letters.images[rows])) for label, rows in samples.items()]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def boxed_captchas(fingerprint: str, which: tuple[int, ...], _dataset: Dataset) -> list[tuple[np.ndarray, str]]:
+    """The chosen captchas with their cut boxes drawn on, each with a caption."""
+    out = []
+    for index in which:
+        ok = bool(_dataset.segment_ok[index])
+        found = len(_dataset.boxes[index])
+        text = _dataset.texts[index]
+        caption = f"{text} ✓" if ok else f"{text}: found {found} of {len(text)}"
+        out.append((draw_boxes(_dataset.images[index], _dataset.boxes[index], ok), caption))
+    return out
+
+
+@st.cache_data(max_entries=8, show_spinner="Splitting into train, validation and test...")
+def split_of(fingerprint: str, seed: int, _dataset: Dataset):
+    """The split training will use for this data and seed."""
+    from captcha_core.split import split_dataset  # scikit-learn: imported once the pictures are on screen
+
+    return split_dataset(_dataset, DEFAULT.with_(seed=seed))
+
+
+# ---------------------------------------------------------------- sections
+
+
+def summary(dataset: Dataset) -> None:
+    """A row of headline numbers, and why the data cannot train yet when it cannot."""
+    counts = dataset.letters.class_counts()
+    cells = st.columns(5)
+    cells[0].metric("Captchas", f"{len(dataset.texts):,}" if dataset.is_captchas else "—")
+    cells[1].metric("Letters", f"{len(dataset.letters):,}")
+    cells[2].metric("Classes", len(counts))
+    cells[3].metric(
+        "Segmentation yield",
+        f"{dataset.segmentation_yield:.0%}" if dataset.segmentation_yield is not None else "—",
+        help="Share of captchas cut into exactly as many pieces as their label has characters.",
+    )
+    cells[4].metric("Files left out", len(dataset.skipped))
+    try:
+        check_trainable(dataset)
+    except DatasetError as exc:
+        st.warning(f"This data cannot train a model yet: {exc}", icon=":material/warning:")
+
+
+def skipped_report(dataset: Dataset) -> None:
+    """Which input files were left out, and why."""
+    if not dataset.skipped:
+        return
+    with st.expander(f":material/report: {len(dataset.skipped)} files were left out — see why"):
+        frame = pd.DataFrame(dataset.skipped[:SKIPPED_SHOWN], columns=["file", "reason"])
+        st.dataframe(frame, hide_index=True, width="stretch")
+        if len(dataset.skipped) > SKIPPED_SHOWN:
+            st.caption(f"...and {len(dataset.skipped) - SKIPPED_SHOWN:,} more.")
+
+
+def letter_gallery(dataset: Dataset) -> None:
+    """A few letter crops of every class, as the model will see them."""
+    st.subheader(":material/photo_library: Letters per class", anchor=False)
+    st.caption(f"{GALLERY_PER_CLASS} random letters of each class, {DEFAULT.letter_size}×{DEFAULT.letter_size} px, exactly as the model sees them.")
+    strips = gallery(dataset.fingerprint(), dataset)
+    columns = st.columns(GALLERY_COLUMNS)
+    for i, (label, count, strip) in enumerate(strips):
+        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {count:,} letters", width=GALLERY_WIDTH)
+
+
+def segmentation_preview(dataset: Dataset) -> None:
+    """Captchas with the boxes the cutter found, and the captchas it could not cut."""
+    st.subheader(":material/content_cut: Segmentation", anchor=False)
+    failed = failed_captchas(dataset)
+    st.caption(
+        f"Green boxes: the captcha was cut into as many letters as its label has. "
+        f"{len(dataset.texts) - len(failed):,} of {len(dataset.texts):,} captchas were cut right "
+        f"({dataset.segmentation_yield:.0%} yield); only those give training letters."
+    )
+    fingerprint = dataset.fingerprint()
+    first = tuple(range(min(PREVIEW_CAPTCHAS, len(dataset.texts))))
+    show_captchas(boxed_captchas(fingerprint, first, dataset))
+    if len(failed):
+        st.markdown(f"**:red[{len(failed):,} captchas could not be cut]** (red boxes), showing up to {FAILED_SHOWN}:")
+        show_captchas(boxed_captchas(fingerprint, tuple(int(i) for i in failed[:FAILED_SHOWN]), dataset))
+    else:
+        st.success("Every captcha was cut into the right number of letters.", icon=":material/check_circle:")
+
+
+def show_captchas(items: list[tuple[np.ndarray, str]]) -> None:
+    """A flowing row of captcha pictures with captions."""
+    if items:
+        st.image([image for image, _ in items], caption=[caption for _, caption in items], width=CAPTCHA_WIDTH)
+
+
+def balance_section(dataset: Dataset, config: Config) -> None:
+    """Split sizes, and the training split's class histogram before and after resampling."""
+    split = split_of(dataset.fingerprint(), config.seed, dataset)
+    balance = training_balance(dataset, config, split=split)
+    sizes = balance.sizes
+    cells = st.columns(len(sizes))
+    for cell, (name, size) in zip(cells, sizes.items()):
+        cell.metric(name.capitalize(), f"{size:,}")
+    before, after = balance.resampled.before, balance.resampled.after
+    y_max = max([*before.values(), *after.values(), 1])
+    left, right = st.columns(2)
+    left.altair_chart(
+        graphs.class_histogram(before, "Training split as it is", y_max, graphs.BEFORE_COLOUR), width="stretch"
+    )
+    right.altair_chart(
+        graphs.class_histogram(after, f"After resampling ({config.resample})", y_max, graphs.AFTER_COLOUR, balance.resampled.target),
+        width="stretch",
+    )
+    st.caption(
+        "Validation and test letters are never resampled: a copied letter on both sides of the split "
+        "would let the model pass the test by memory."
+    )

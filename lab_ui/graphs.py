@@ -1,0 +1,71 @@
+"""Altair graphs for the Data, Train and Home pages: class histograms and training curves."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+BEFORE_COLOUR = "#9aa5b8"
+AFTER_COLOUR = "#3b6fd8"
+TARGET_COLOUR = "#d9534f"
+SPLIT_COLOURS = {"train": "#3b6fd8", "validation": "#e8833a"}
+HISTOGRAM_HEIGHT = 220
+CURVE_HEIGHT = 220
+# Keras names the validation twin of every metric "val_<metric>".
+VALIDATION_PREFIX = "val_"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def counts_frame(counts: dict[str, int]) -> pd.DataFrame:
+    """Class counts as a two-column frame, in label order."""
+    return pd.DataFrame({"class": list(counts), "letters": list(counts.values())})
+
+
+def class_histogram(counts: dict[str, int], title: str, y_max: int, colour: str, target: int | None = None) -> alt.Chart:
+    """Bars of letters per class on a fixed y range, so two histograms side by side compare honestly."""
+    frame = counts_frame(counts)
+    scale = alt.Scale(domain=[0, max(y_max, 1)])
+    bars = (
+        alt.Chart(frame, title=title, height=HISTOGRAM_HEIGHT)
+        .mark_bar(color=colour)
+        .encode(
+            x=alt.X("class:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("letters:Q", scale=scale, title="letters"),
+            tooltip=["class", "letters"],
+        )
+    )
+    if target is None:
+        return bars
+    rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(color=TARGET_COLOUR, strokeDash=[4, 3]).encode(y="target:Q")
+    return bars + rule
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
+    """Per-epoch metrics in long form: epoch, metric (loss | accuracy), split (train | validation), value."""
+    rows = []
+    for key, values in history.items():
+        split = "validation" if key.startswith(VALIDATION_PREFIX) else "train"
+        metric = key.removeprefix(VALIDATION_PREFIX)
+        rows += [{"epoch": i + 1, "metric": metric, "split": split, "value": v} for i, v in enumerate(values)]
+    return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
+
+
+def curve(history: dict[str, list[float]], metric: str) -> alt.Chart | None:
+    """Train and validation curves of one metric over the epochs, or None before the first epoch ends."""
+    frame = history_frame(history)
+    frame = frame[frame["metric"] == metric]
+    if frame.empty:
+        return None
+    colours = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
+    y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
+    return (
+        alt.Chart(frame, title=metric, height=CURVE_HEIGHT)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1), scale=alt.Scale(domainMin=1)),
+            y=alt.Y("value:Q", title=metric, scale=y_scale),
+            color=alt.Color("split:N", scale=colours, legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )

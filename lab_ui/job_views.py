@@ -1,0 +1,203 @@
+"""Streamlit pieces for Home and Train: starting the job, its live panel, and the model registry table."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from captcha_core.config import Config
+from captcha_core.data import Dataset, DatasetError, check_trainable
+from captcha_core.imageio import InputRejected
+from captcha_core.persistence import ModelDamaged, model_zip_bytes
+
+from . import cache, graphs, jobs, state
+from .workspace import models_dir
+
+PLAYGROUND_PAGE = "pages/playground.py"
+EVALUATE_PAGE = "pages/evaluate.py"
+# Often enough that a 2-second epoch moves the bar visibly, rarely enough to leave the CPU to training.
+POLL_SECONDS = 1.0
+PHASE_TEXT = {
+    "preparing": "Preparing: splitting the data and loading TensorFlow (the first run takes about 15 s)",
+    "evaluating": "Scoring the held-out test split",
+    "done": "Scoring the held-out test split",
+    "saving": "Saving the model to the registry",
+}
+
+
+@dataclass
+class StartAttempt:
+    """What a Train click led to: a started job, or a message explaining why not."""
+
+    started: bool
+    message: str
+    busy: bool = False  # refused because another training runs, not because of the data
+
+    def show_refusal(self) -> None:
+        """Explain a refusal: a wait for a busy server, an error for unusable data."""
+        if self.busy:
+            st.warning(self.message, icon=":material/hourglass_top:")
+        elif not self.started:
+            st.error(f"Training could not start: {self.message}", icon=":material/error:")
+
+
+def start_training(dataset: Dataset, config: Config, name: str, data_label: str) -> StartAttempt:
+    """Check the data and the name, then hand the run to the server's job (refused when one is running)."""
+    try:
+        check_trainable(dataset)
+        result = jobs.get_job().start(dataset, config, name, models_dir(), data_label=data_label)
+    except (DatasetError, InputRejected) as exc:
+        return StartAttempt(False, str(exc))
+    if result.started:
+        state.remember_started_job(result.job_id)
+    return StartAttempt(result.started, result.message, busy=not result.started)
+
+
+# ---------------------------------------------------------------- the live panel
+
+
+def job_panel() -> None:
+    """The training job's progress, curves and outcome, refreshed every second while it runs."""
+    job = jobs.get_job()
+    was_active = job.snapshot().active
+
+    @st.fragment(run_every=POLL_SECONDS if was_active else None)
+    def panel() -> None:
+        snap = job.snapshot()
+        render_job(snap)
+        if was_active and not snap.active:
+            st.rerun()  # the whole page, so tables show the new model and polling stops
+
+    panel()
+
+
+def render_job(snap: jobs.JobState) -> None:
+    """Draw one snapshot of the job."""
+    if snap.status == jobs.IDLE:
+        return
+    if snap.active:
+        render_running(snap)
+    elif snap.status == jobs.DONE:
+        render_done(snap)
+    elif snap.status == jobs.FAILED:
+        st.error(f"Training {snap.name!r} failed: {snap.message}", icon=":material/error:")
+    elif snap.status == jobs.CANCELLED:
+        st.info(snap.message, icon=":material/stop_circle:")
+    if snap.history:
+        training_curves(snap.history)
+
+
+def progress_text(snap: jobs.JobState) -> str:
+    """Epoch, step and time left in words, or what the job is doing between epochs."""
+    if snap.status == jobs.STOPPING:
+        return "Stopping after the current batch..."
+    if snap.phase == "training" and snap.steps:
+        eta = f" · about {snap.eta_seconds:.0f} s left" if snap.eta_seconds is not None else ""
+        return f"Epoch {snap.epoch}/{snap.epochs} · step {snap.step}/{snap.steps}{eta}"
+    return PHASE_TEXT.get(snap.phase, "Working...")
+
+
+def render_running(snap: jobs.JobState) -> None:
+    """The progress bar, who trains what, and the Stop button."""
+    with st.container(border=True):
+        head, stop = st.columns([5, 1], vertical_alignment="center")
+        head.markdown(
+            f":material/model_training: **Training in progress:** `{snap.name}` ({snap.model_kind}) "
+            f"on {snap.data} · running for {snap.elapsed:.0f} s"
+        )
+        stop.button(
+            "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop,
+            disabled=snap.status == jobs.STOPPING, help="Stops after the current batch; nothing is saved.",
+        )
+        st.progress(snap.fraction, text=progress_text(snap))
+
+
+def render_done(snap: jobs.JobState) -> None:
+    """The outcome in one sentence, with links to the pages that use the new model."""
+    if snap.job_id == state.started_job():
+        state.adopt_finished_job(snap.job_id, snap.saved_as)
+    metrics = snap.metrics
+    scores = f"letter accuracy **{metrics.get('letter_accuracy', 0):.1%}**"
+    if metrics.get("captcha_accuracy") is not None:
+        scores += f", whole-captcha accuracy **{metrics['captcha_accuracy']:.1%}**"
+    renamed = f" (`{snap.name}` already existed, so this run got a new name)" if snap.saved_as != snap.name else ""
+    st.success(
+        f"Trained and saved `{snap.saved_as}`{renamed} in {snap.elapsed:.0f} s: {scores} on the held-out test split.",
+        icon=":material/check_circle:",
+    )
+    left, right, _ = st.columns([1, 1, 3])
+    left.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
+    right.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
+
+
+def training_curves(history: dict[str, list[float]]) -> None:
+    """Loss and accuracy per epoch, train against validation, side by side."""
+    charts = [graphs.curve(history, metric) for metric in ("loss", "accuracy")]
+    columns = st.columns(2)
+    for column, chart in zip(columns, charts):
+        if chart is not None:
+            column.altair_chart(chart, width="stretch")
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def registry_frame(entries) -> pd.DataFrame:
+    """One row per trained model with the numbers worth comparing."""
+    rows = []
+    for entry in entries:
+        meta = entry.metadata
+        metrics = meta.get("metrics", {})
+        rows.append(
+            {
+                "name": entry.name,
+                "kind": meta.get("model_kind", "?"),
+                "letter acc": metrics.get("letter_accuracy"),
+                "captcha acc": metrics.get("captcha_accuracy"),
+                "epochs": meta.get("config", {}).get("epochs") if meta.get("model_kind") == "cnn" else None,
+                "data": meta.get("data", {}).get("source", ""),
+                "created": meta.get("created", "")[:19].replace("T", " "),
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
+
+
+REGISTRY_COLUMNS = {
+    "letter acc": st.column_config.ProgressColumn("letter acc", format="percent", min_value=0.0, max_value=1.0),
+    "captcha acc": st.column_config.ProgressColumn("captcha acc", format="percent", min_value=0.0, max_value=1.0),
+    "epochs": st.column_config.NumberColumn("epochs", format="%d"),
+    "data": st.column_config.TextColumn("data", width="large"),
+}
+
+
+def registry_table(key: str) -> list:
+    """The registry as a table (or a hint when empty); returns its entries."""
+    entries = cache.registry()
+    if not entries:
+        st.info("No trained models yet. Train one here, or use Quick start on the Home page.", icon=":material/inventory_2:")
+        return entries
+    st.dataframe(registry_frame(entries), hide_index=True, column_config=REGISTRY_COLUMNS, key=key)
+    return entries
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def model_zip(name: str, version: str) -> bytes:
+    """The model folder as zip bytes, rebuilt when the model file changes."""
+    return model_zip_bytes(cache.model_path(name))
+
+
+def download_model(entries) -> None:
+    """Pick a model and download it as one zip (model file, labels.json, metadata.json)."""
+    names = [entry.name for entry in entries]
+    pick, button = st.columns([3, 2], vertical_alignment="bottom")
+    name = pick.selectbox("Download a model", names, key="download_pick")
+    try:
+        data = model_zip(name, cache.model_version(name))
+    except (ModelDamaged, OSError) as exc:
+        button.error(str(exc))
+        return
+    button.download_button(
+        "Download .zip", data=data, file_name=f"{name}.zip", mime="application/zip",
+        icon=":material/download:", key="download_model",
+    )

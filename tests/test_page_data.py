@@ -1,0 +1,105 @@
+"""The Data page: first visit, live histograms, uploads good and bad."""
+import io
+import zipfile
+from pathlib import Path
+
+import cv2
+import pytest
+import streamlit as st
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from captcha_core.generator import generate_captchas
+
+ROOT = Path(__file__).parents[1]
+SMALL_SPEC = {"kind": "generated", "difficulty": "easy", "count": 40, "length": 4, "alphabet": "abcdefghjkmnpqrstuw", "seed": 0}
+
+
+@pytest.fixture
+def data_page(tmp_path, monkeypatch):
+    """The Data page in a fresh workspace, on a small generated dataset so each run takes a moment."""
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["dataset_spec"] = dict(SMALL_SPEC)
+    at.run()
+    return at.switch_page("pages/data.py").run()
+
+
+def histograms(at) -> list:
+    """The before/after class histograms as frames."""
+    charts = at.get("vega_lite_chart")
+    return [convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data) for chart in charts]
+
+
+def captcha_zip(count: int, extra: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, (text, image) in enumerate(generate_captchas(count, seed=3)):
+            archive.writestr(f"{text}_{i}.png", cv2.imencode(".png", image)[1].tobytes())
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_first_visit_shows_gallery_segmentation_and_histograms(data_page):
+    at = data_page
+    assert not at.exception
+    assert metric(at, "Captchas") == "40" and metric(at, "Segmentation yield").endswith("%")
+    assert len(at.get("imgs")) > 0 or any(type(e).__name__ == "Image" for e in at.main)
+    before, after = histograms(at)
+    assert before["letters"].sum() == int(metric(at, "Train").replace(",", ""))
+    # Bootstrap by default: every class topped up to the largest one.
+    assert after["letters"].nunique() == 1 and after["letters"].iloc[0] == before["letters"].max()
+
+
+def test_generator_and_resampling_settings_update_the_histograms(data_page):
+    at = data_page
+    before, _ = histograms(at)
+    at.number_input(key="gen_count").set_value(60).run()
+    assert not at.exception
+    assert metric(at, "Captchas") == "60"
+    grown, _ = histograms(at)
+    assert grown["letters"].sum() > before["letters"].sum()
+    at.button_group(key="data_resample").set_value("downsample").run()
+    _, after = histograms(at)
+    assert after["letters"].nunique() == 1 and after["letters"].iloc[0] == grown["letters"].min()
+    at.number_input(key="data_per_class").set_value(2).run()
+    _, after = histograms(at)
+    assert set(after["letters"]) == {2}
+    assert at.session_state["training_options"]["per_class"] == 2
+
+
+def test_uploaded_zip_is_loaded_with_its_skipped_files(data_page):
+    at = data_page
+    at.button_group(key="data_source").set_value("zip").run()
+    at.file_uploader(key="data_zip").upload("class.zip", captcha_zip(24, {"notes.md": b"hello"}), "application/zip").run()
+    assert not at.exception and not at.error
+    assert metric(at, "Captchas") == "24"
+    assert metric(at, "Files left out") == "1"
+    assert any("uploaded zip class.zip" in m.value for m in at.markdown)
+    assert any("left out" in e.label for e in at.expander)
+
+
+def test_bad_upload_gives_a_clear_error_and_keeps_the_data(data_page):
+    at = data_page
+    at.button_group(key="data_source").set_value("zip").run()
+    at.file_uploader(key="data_zip").upload("broken.zip", b"this is not a zip", "application/zip").run()
+    assert not at.exception
+    assert "not a valid zip" in at.error[0].value
+    assert metric(at, "Captchas") == "40"  # the earlier dataset is still loaded
+
+
+def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
+    at = data_page
+    at.text_input(key="gen_alphabet").set_value("a").run()
+    assert not at.exception and "at least two" in at.error[0].value
+    at.button_group(key="data_source").set_value("folder").run()
+    at.text_input(key="data_folder").set_value("/no/such/folder").run()
+    at.button(key="load_folder").click().run()
+    assert not at.exception and "no such file or folder" in at.error[0].value

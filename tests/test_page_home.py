@@ -1,0 +1,53 @@
+"""The Home page: first visit, status, and the one-click quick start (with the training itself stubbed)."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from captcha_core.config import DEFAULT
+from lab_ui import jobs
+
+ROOT = Path(__file__).parents[1]
+WAIT_SECONDS = 10
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    st.cache_resource.clear()
+
+
+def test_first_visit_explains_the_app_and_the_status(home):
+    at = home
+    assert not at.exception
+    assert at.title[0].value == "Captcha Lab"
+    steps = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert len(steps) == 7 and "CNN" in steps[4]
+    assert any("built-in generator" in m.value for m in at.markdown)
+    assert any("No trained models yet" in i.value for i in at.info)
+    assert at.button(key="quick_start").value is False
+
+
+def test_quick_start_trains_the_default_model_on_the_default_data(home, monkeypatch):
+    calls = []
+
+    def fake_run(self, job_id, dataset, config, name, root, cancel):
+        calls.append((len(dataset.texts), config, name, root))
+        self._finish(job_id, jobs.DONE, saved_as=name, metrics={"letter_accuracy": 0.9, "captcha_accuracy": 0.7})
+
+    monkeypatch.setattr(jobs.TrainJob, "_run", fake_run)
+    at = home
+    at.button(key="quick_start").click().run()
+    assert not at.exception
+    assert jobs.get_job().wait(WAIT_SECONDS)
+    at.run()
+    (count, config, name, root), = calls
+    assert count == DEFAULT.generate_count and config == DEFAULT and name == "quickstart"
+    assert root.parent.name != "" and root.name == "models"
+    assert "Trained and saved `quickstart`" in at.success[0].value
+    assert any(link.proto.page.endswith("playground.py") or "Playground" in link.proto.label for link in at.get("page_link"))
+    assert at.session_state["model_name"] == "quickstart"

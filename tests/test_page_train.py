@@ -1,0 +1,108 @@
+"""The Train page and its background job: a tiny real training, progress, the registry, one job per server."""
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from captcha_core.config import DEFAULT
+from captcha_core.data import generate_dataset
+from lab_ui import jobs
+
+ROOT = Path(__file__).parents[1]
+TINY_SPEC = {"kind": "generated", "difficulty": "easy", "count": 40, "length": 4, "alphabet": "abcdefghjkmnpqrstuw", "seed": 0}
+POLL_SECONDS = 0.5
+TRAIN_TIMEOUT = 120
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    jobs.get_job().stop()
+    jobs.get_job().wait(TRAIN_TIMEOUT)
+    st.cache_resource.clear()
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["dataset_spec"] = dict(TINY_SPEC)
+    at.run()
+    return at.switch_page("pages/train.py").run()
+
+
+def test_first_visit_renders_settings_and_an_empty_registry(workspace):
+    at = train_page()
+    assert not at.exception
+    assert at.button(key="train_start").value is False
+    assert any("No trained models yet" in i.value for i in at.info)
+
+
+def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
+    at = train_page()
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.text_input(key="train_name").set_value("tiny").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    # A second click while the first runs is refused, with a message.
+    at.button(key="train_start").click().run()
+    assert any("already running" in w.value for w in at.warning)
+
+    seen = []
+    deadline = time.time() + TRAIN_TIMEOUT
+    while jobs.get_job().snapshot().active and time.time() < deadline:
+        seen += [p.proto.text for p in at.get("progress")]
+        time.sleep(POLL_SECONDS)
+        at.run()
+    at.run()
+    assert not at.exception
+    assert seen, "no progress bar was shown while training"
+    assert not at.error, [e.value for e in at.error]
+    assert "Trained and saved `tiny`" in at.success[0].value
+    assert "tiny" in at.dataframe[0].value["name"].tolist()
+    assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy curves
+    assert (workspace / "models" / "tiny" / "metadata.json").is_file()
+    # The same name again is versioned, never overwritten.
+    assert any("saved as `tiny-2`" in c.value for c in at.caption)
+
+
+def test_unusable_data_is_an_error_on_the_page(workspace):
+    at = train_page()
+    at.session_state["dataset_spec"] = {**TINY_SPEC, "count": 1}
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert "could not start" in at.error[0].value
+    assert not jobs.get_job().snapshot().active
+
+
+def test_only_one_job_starts_when_two_sessions_click_at_once(workspace, monkeypatch):
+    release = threading.Event()
+
+    def slow_train(self, job_id, dataset, config, cancel):
+        release.wait(TRAIN_TIMEOUT)
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(jobs.TrainJob, "_train", slow_train)
+    job = jobs.TrainJob()
+    dataset = generate_dataset(DEFAULT.with_(generate_count=10))
+    results, barrier = [], threading.Barrier(4)
+
+    def click():
+        barrier.wait()
+        results.append(job.start(dataset, DEFAULT, "race", workspace))
+
+    clickers = [threading.Thread(target=click) for _ in range(4)]
+    for thread in clickers:
+        thread.start()
+    for thread in clickers:
+        thread.join()
+    assert sum(r.started for r in results) == 1
+    assert all("already running" in r.message for r in results if not r.started)
+    release.set()
+    assert job.wait(TRAIN_TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == jobs.FAILED and snap.message == "stopped by the test"

@@ -1,0 +1,53 @@
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from captcha_core.persistence import ModelDamaged, model_zip_bytes
+from captcha_core.preview import BOX_FAILED, BOX_OK, class_samples, draw_boxes, failed_captchas, tile, training_balance
+
+
+def test_class_samples_cover_every_class_with_at_most_n(easy_dataset):
+    samples = class_samples(easy_dataset.letters, per_class=3)
+    assert list(samples) == sorted(set(easy_dataset.letters.labels.tolist()))
+    for label, rows in samples.items():
+        assert 1 <= len(rows) <= 3
+        assert (easy_dataset.letters.labels[rows] == label).all()
+
+
+def test_tile_puts_images_side_by_side_with_white_gaps():
+    images = np.zeros((3, 10, 8), np.uint8)
+    strip = tile(images, gap=2)
+    assert strip.shape == (10, 3 * 8 + 2 * 2)
+    assert (strip[:, 8:10] == 255).all() and (strip[:, :8] == 0).all()
+    with pytest.raises(ValueError):
+        tile(images[:0])
+
+
+def test_draw_boxes_colours_by_outcome_and_leaves_the_original_alone():
+    gray = np.full((20, 30), 255, np.uint8)
+    ok = draw_boxes(gray, [(2, 3, 10, 12)], ok=True)
+    bad = draw_boxes(gray, [(2, 3, 10, 12)], ok=False)
+    assert ok.shape == (20, 30, 3) and tuple(ok[3, 2]) == BOX_OK and tuple(bad[3, 2]) == BOX_FAILED
+    assert (gray == 255).all()
+
+
+def test_failed_captchas_and_letter_data(easy_dataset):
+    assert len(failed_captchas(easy_dataset)) == int((~easy_dataset.segment_ok).sum())
+
+
+def test_training_balance_resamples_the_training_split_only(easy_dataset, tiny_config):
+    balance = training_balance(easy_dataset, tiny_config.with_(resample="downsample", per_class=2))
+    assert set(balance.resampled.after.values()) == {2}
+    assert balance.sizes["train"] == len(balance.split.train)
+    assert balance.sizes["train after resampling"] == 2 * len(balance.resampled.after)
+    assert sum(balance.resampled.before.values()) == len(balance.split.train)
+
+
+def test_model_zip_holds_model_labels_and_metadata(tiny_model_dir, tmp_path):
+    data = model_zip_bytes(tiny_model_dir)
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert names == {f"{tiny_model_dir.name}/{n}" for n in ("model.keras", "labels.json", "metadata.json")}
+    with pytest.raises(ModelDamaged):
+        model_zip_bytes(tmp_path)
