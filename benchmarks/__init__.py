@@ -1,0 +1,1 @@
+"""Captcha Lab benchmarks: `python -m benchmarks [--data FOLDER ...] [--quick]` measures the product against the seed's recipe."""

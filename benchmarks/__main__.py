@@ -1,0 +1,125 @@
+"""python -m benchmarks [--data FOLDER ...] [--quick]: measure, print a table, write JSON and the README section."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import common as c
+from .report import check_targets, markdown, update_readme
+
+
+def run_dataset(label: str, data: str | None, quick: bool, work: Path) -> dict:
+    """Product child, seed-recipe child and in-process solving on one data set."""
+    work.mkdir(parents=True, exist_ok=True)
+    args = ["--work", str(work)]
+    if data:
+        args += ["--data", data, "--test-size", str(c.DATA_TEST_SIZE)]
+        if quick:
+            args += ["--limit", str(c.QUICK_DATA_LIMIT)]
+    else:
+        args += ["--count", str(c.QUICK_BUILTIN_COUNT if quick else c.BUILTIN_COUNT)]
+        args += ["--fresh-count", str(c.QUICK_FRESH_COUNT if quick else c.FRESH_COUNT)]
+    if quick:
+        args += ["--epochs", str(c.QUICK_EPOCHS)]
+    print(f"[{label}] product pipeline ...", flush=True)
+    product, peak = c.run_child("benchmarks.product", args, work / "product.json")
+    product["process_peak_rss_mb"] = peak
+    if product["training_peak_rss_mb"] is None:
+        product["training_peak_rss_mb"] = peak
+
+    solve_list = work / "solve_files.txt"
+    solve_list.write_text("\n".join(product["solve_files"]))
+    seed_args = [
+        "--letters", str(work / "letters"),
+        "--fresh", str(work / "fresh.npz"),
+        "--solve-files", str(solve_list),
+        "--solve-runs", str(c.QUICK_SEED_SOLVE_RUNS if quick else c.SEED_SOLVE_RUNS),
+        "--solve-warmup", str(c.SEED_SOLVE_WARMUP),
+    ]
+    if quick:
+        seed_args += ["--epochs", str(c.QUICK_EPOCHS)]
+    print(f"[{label}] seed recipe ...", flush=True)
+    seed, seed_peak = c.run_child("benchmarks.seed_recipe", seed_args, work / "seed.json")
+    seed["process_peak_rss_mb"] = seed_peak
+
+    print(f"[{label}] solving ...", flush=True)
+    from .solving import measure_solving
+
+    solving = measure_solving(product["model_dir"], product["solve_files"], c.SOLVE_WARMUP, c.QUICK_SOLVE_RUNS if quick else c.SOLVE_RUNS)
+    del product["solve_files"]
+    return {
+        "label": label,
+        "data": data or "built-in generator",
+        "product": product,
+        "seed": seed,
+        "solving": solving,
+        "ratios": {
+            "training_speedup": seed["seconds"]["training"] / product["seconds"]["training"],
+            "solve_speedup": seed["solve"]["p50_ms"] / solving["single"]["p50_ms"],
+        },
+    }
+
+
+def main(argv=None) -> int:
+    """Run every measurement once and publish the results."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--data", action="append", default=[], help="a folder of captchas named by their text (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes to check the benchmark itself; leaves the README alone")
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the browser measurements")
+    args = parser.parse_args(argv)
+    load_start = os.getloadavg()
+    wall = time.perf_counter()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    work = Path(tempfile.mkdtemp(prefix="captcha-bench-"))
+    try:
+        datasets = [run_dataset(f"built-in ({'quick' if args.quick else 'seed size'})", None, args.quick, work / "builtin")]
+        for i, folder in enumerate(args.data):
+            datasets.append(run_dataset(Path(folder).name, folder, args.quick, work / f"data{i}"))
+        dashboard = None
+        if not args.no_dashboard:
+            print("[dashboard] start and playground ...", flush=True)
+            from .dashboard import measure_dashboard
+
+            dashboard = measure_dashboard(
+                c.QUICK_DASHBOARD_RUNS if args.quick else c.DASHBOARD_RUNS,
+                c.QUICK_PLAYGROUND_RUNS if args.quick else c.PLAYGROUND_RUNS,
+                datasets[0]["product"]["model_dir"],
+                work,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    machine = c.machine()
+    machine["load_average_start"] = [round(x, 2) for x in load_start]
+    machine["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    command = "python -m benchmarks" + "".join(f" --data {d}" for d in args.data) + (" --quick" if args.quick else "") + (" --no-dashboard" if args.no_dashboard else "")
+    results = {
+        "command": command,
+        "machine": machine,
+        "wall_seconds": time.perf_counter() - wall,
+        "datasets": datasets,
+        "dashboard": dashboard,
+    }
+    results["targets"] = check_targets(datasets[0], dashboard)
+    for run in datasets:
+        run["product"].pop("model_dir", None)
+        run["product"].pop("fresh_dir", None)
+    section = markdown(results)
+    print(section)
+    out = c.RESULTS / ("quick.json" if args.quick else "latest.json")
+    c.write_json(out, results)
+    print(f"\nwrote {out}")
+    if not args.quick:
+        update_readme(c.ROOT / "README.md", section)
+        print(f"updated {c.ROOT / 'README.md'} between the bench markers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
