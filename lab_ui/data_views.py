@@ -12,9 +12,8 @@ from captcha_core.preview import class_samples, draw_boxes, failed_captchas, til
 from . import graphs
 
 # Picture sizes: enough letters to see the variety of a class, captchas shown large enough to judge the boxes.
-GALLERY_PER_CLASS = 6
-GALLERY_COLUMNS = 4
-GALLERY_WIDTH = 300
+GALLERY_PER_CLASS = 5
+GALLERY_COLUMNS = 3
 PREVIEW_CAPTCHAS = 8
 FAILED_SHOWN = 12
 CAPTCHA_WIDTH = 220
@@ -95,7 +94,7 @@ def letter_gallery(dataset: Dataset) -> None:
     strips = gallery(dataset.fingerprint(), dataset)
     columns = st.columns(GALLERY_COLUMNS)
     for i, (label, count, strip) in enumerate(strips):
-        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {count:,} letters", width=GALLERY_WIDTH)
+        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {count:,} letters", width="stretch")
 
 
 def segmentation_preview(dataset: Dataset) -> None:

@@ -126,9 +126,9 @@ def render_done(snap: jobs.JobState) -> None:
         f"Trained and saved `{snap.saved_as}`{renamed} in {snap.elapsed:.0f} s: {scores} on the held-out test split.",
         icon=":material/check_circle:",
     )
-    left, right, _ = st.columns([1, 1, 3])
-    left.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
-    right.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
+    with st.container(horizontal=True):
+        st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
+        st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
 
 
 def training_curves(history: dict[str, list[float]]) -> None:
@@ -137,7 +137,7 @@ def training_curves(history: dict[str, list[float]]) -> None:
     columns = st.columns(2)
     for column, chart in zip(columns, charts):
         if chart is not None:
-            column.altair_chart(chart, width="stretch")
+            column.altair_chart(chart, width="stretch", height=graphs.CURVE_HEIGHT)
 
 
 # ---------------------------------------------------------------- the registry
@@ -155,7 +155,7 @@ def registry_frame(entries) -> pd.DataFrame:
                 "kind": meta.get("model_kind", "?"),
                 "letter acc": metrics.get("letter_accuracy"),
                 "captcha acc": metrics.get("captcha_accuracy"),
-                "epochs": meta.get("config", {}).get("epochs") if meta.get("model_kind") == "cnn" else None,
+                "epochs": meta.get("config", {}).get("epochs") if meta.get("model_kind") != "forest" else None,
                 "data": meta.get("data", {}).get("source", ""),
                 "created": meta.get("created", "")[:19].replace("T", " "),
             }
@@ -171,13 +171,19 @@ REGISTRY_COLUMNS = {
 }
 
 
-def registry_table(key: str) -> list:
+COMPACT_COLUMNS = ["name", "kind", "letter acc", "captcha acc"]
+
+
+def registry_table(key: str, compact: bool = False) -> list:
     """The registry as a table (or a hint when empty); returns its entries."""
     entries = cache.registry()
     if not entries:
         st.info("No trained models yet. Train one here, or use Quick start on the Home page.", icon=":material/inventory_2:")
         return entries
-    st.dataframe(registry_frame(entries), hide_index=True, column_config=REGISTRY_COLUMNS, key=key)
+    frame = registry_frame(entries)
+    st.dataframe(
+        frame[COMPACT_COLUMNS] if compact else frame, hide_index=True, column_config=REGISTRY_COLUMNS, key=key
+    )
     return entries
 
 

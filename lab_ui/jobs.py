@@ -200,6 +200,20 @@ class TrainJob:
         self._update(job_id, status=status, phase="", finished=time.time(), eta_seconds=None, **fraction, **changes)
 
 
+def _import_tensorflow() -> None:
+    from captcha_core.models import configure_tensorflow
+
+    configure_tensorflow()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import TensorFlow once per server in the background, so the first Train click starts at once."""
+    thread = threading.Thread(target=_import_tensorflow, name="captcha-lab-tensorflow-import", daemon=True)
+    thread.start()
+    return thread
+
+
 @st.cache_resource(show_spinner=False)
 def get_job() -> TrainJob:
     """The server-wide training job, shared by every session."""

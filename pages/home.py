@@ -57,6 +57,8 @@ with status:
     st.subheader(":material/info: Where you stand", anchor=False)
     st.markdown(f":material/dataset: **Dataset:** {state.describe_spec(state.dataset_spec())}")
     st.markdown(":material/inventory_2: **Trained models:**")
-    job_views.registry_table(key="home_registry")
+    job_views.registry_table(key="home_registry", compact=True)
 
 job_views.job_panel()
+# Last, so the page is on screen first: TensorFlow loads while the reader decides what to click.
+jobs.warm_up()

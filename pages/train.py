@@ -6,7 +6,7 @@ from captcha_core.imageio import InputRejected
 from captcha_core.models import MODEL_KINDS
 from captcha_core.persistence import check_name, next_free_name
 from captcha_core.resample import STRATEGIES
-from lab_ui import job_views, state
+from lab_ui import job_views, jobs, state
 from lab_ui.workspace import models_dir
 
 # Input bounds: wide enough to experiment, narrow enough that a typo cannot tie up the server for hours.
@@ -20,20 +20,22 @@ MODEL_HELP = "cnn: the seed's convolutional network · forest: a random forest o
 def settings_form() -> None:
     """Hyperparameter inputs; every change is written to the session's training options."""
     options = state.training_options()
-    row1 = st.columns(4)
+    row1 = st.columns([3, 2, 2, 2])
     model = row1[0].segmented_control(
         "Model", MODEL_KINDS, default=options["model"], required=True, key="train_model", help=MODEL_HELP
     )
-    is_cnn = model == "cnn"
-    epochs = row1[1].number_input("Epochs", *EPOCH_RANGE, value=options["epochs"], key="train_epochs", disabled=not is_cnn)
-    batch = row1[2].select_slider("Batch size", BATCH_SIZES, value=options["batch_size"], key="train_batch", disabled=not is_cnn)
+    # Only the forest trains in one go; every network has epochs, batches and a learning rate.
+    is_network = model != "forest"
+    epochs = row1[1].number_input("Epochs", *EPOCH_RANGE, value=options["epochs"], key="train_epochs", disabled=not is_network)
+    batch = row1[2].select_slider("Batch size", BATCH_SIZES, value=options["batch_size"], key="train_batch", disabled=not is_network)
     rate = row1[3].number_input(
         "Learning rate", *LEARNING_RATE_RANGE, value=options["learning_rate"], step=LEARNING_RATE_STEP,
-        format="%.4f", key="train_rate", disabled=not is_cnn,
+        format="%.4f", key="train_rate", disabled=not is_network,
     )
     row2 = st.columns(4)
     strategy = row2[0].selectbox(
-        "Resampling (train split only)", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample"
+        "Resampling", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample",
+        help="Balances the classes of the training split only; validation and test stay as they are.",
     )
     target = row2[1].number_input(
         "Letters per class", min_value=1, value=options["per_class"], placeholder="auto", key="train_per_class",
@@ -87,3 +89,5 @@ st.subheader(":material/inventory_2: Trained models", anchor=False)
 entries = job_views.registry_table(key="train_registry")
 if entries:
     job_views.download_model(entries)
+
+jobs.warm_up()
