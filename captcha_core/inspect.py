@@ -11,6 +11,9 @@ INSPECTED_LAYERS = ("conv1", "conv2")
 WHITE = 255
 BOX_COLORS = ((59, 111, 216), (230, 120, 30), (40, 160, 90), (200, 50, 120), (120, 80, 200), (30, 150, 170))
 
+# Raw gradients speckle pixel by pixel; a small blur shows the regions that matter.
+SALIENCY_BLUR = 5
+
 _PROBES: dict[int, tuple] = {}
 
 
@@ -58,6 +61,7 @@ def saliency(classifier, letter: np.ndarray, class_index: int | None = None) -> 
         index = int(tf.argmax(probs[0])) if class_index is None else class_index
         score = probs[0, index]
     grad = np.abs(tape.gradient(score, x).numpy()[0, ..., 0])
+    grad = cv2.GaussianBlur(grad, (SALIENCY_BLUR, SALIENCY_BLUR), 0)
     peak = grad.max()
     return grad / peak if peak > 0 else grad
 

@@ -83,8 +83,8 @@ def _model_review(name: str, version: str, fingerprint: str, _dataset: Dataset):
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def protocol_comparison(count: int, epochs: int, seed: int):
+def protocol_comparison(count: int, epochs: int, seed: int, difficulty: str):
     """The honest and leaky protocols on the same tiny generated data, trained once per server."""
     from captcha_core.review import compare_protocols
 
-    return compare_protocols(DEFAULT.with_(generate_count=count, epochs=epochs, seed=seed))
+    return compare_protocols(DEFAULT.with_(generate_count=count, epochs=epochs, seed=seed, difficulty=difficulty))

@@ -6,13 +6,14 @@ import pandas as pd
 
 CONFUSION_SELECTION = "cell"
 CELL_PIXELS = 24
-BAR_HEIGHT = 22
+BAR_HEIGHT = 28
 CHART_BLUE = "#3b6fd8"
 PALE_BLUE = "#b9c6e4"
 CHART_ORANGE = "#e0782a"
 WRONG_RED = "#d0453b"
 INK = "#1d2433"
 CURVE_HEIGHT = 220
+PROTOCOL_BAR_STEP = 40
 # Counts above this sit on a dark blue cell, where white text reads better.
 DARK_CELL_COUNT = 8
 
@@ -23,7 +24,7 @@ def top_k_chart(top: list[tuple[str, float]]) -> alt.Chart:
     df["best"] = [i == 0 for i in range(len(df))]
     base = alt.Chart(df).encode(
         y=alt.Y("letter:N", sort=df["letter"].tolist(), title=None,
-                axis=alt.Axis(labelFontSize=16, labelFontWeight="bold")),
+                axis=alt.Axis(labelFontSize=16, labelFontWeight="bold", labelOverlap=False)),
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title=None)),
         tooltip=["letter", alt.Tooltip("probability:Q", format=".1%")],
     )
@@ -38,12 +39,11 @@ def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
     """A clickable confusion-matrix heatmap; off-diagonal counts (the mistakes) are drawn in red."""
     df = pd.DataFrame(pairs)
     df["kind"] = ["right" if r["true"] == r["pred"] else "wrong" for r in pairs]
-    df["shown"] = df["count"].where(df["count"] > 0)
     select = alt.selection_point(name=CONFUSION_SELECTION, fields=["true", "pred"], on="click", clear="dblclick")
     side = CELL_PIXELS * len(labels)
     base = alt.Chart(df).encode(
-        x=alt.X("pred:N", sort=labels, title="read as", axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13)),
-        y=alt.Y("true:N", sort=labels, title="true letter", axis=alt.Axis(labelFontSize=13)),
+        x=alt.X("pred:N", sort=labels, title="read as", axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False)),
+        y=alt.Y("true:N", sort=labels, title="true letter", axis=alt.Axis(labelFontSize=13, labelOverlap=False)),
     )
     right = alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None)
     cells = (
@@ -55,8 +55,9 @@ def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
         )
         .add_params(select)
     )
-    counts = base.mark_text(fontSize=11, cursor="pointer").encode(
-        text="shown:Q",
+    # Empty cells stay blank: a grid of zeros hides the few numbers that matter.
+    counts = base.transform_filter("datum.count > 0").mark_text(fontSize=11, cursor="pointer").encode(
+        text="count:Q",
         color=alt.condition(f"datum.kind == 'wrong' || datum.count > {DARK_CELL_COUNT}",
                             alt.value("#ffffff"), alt.value(INK)),
     )
@@ -96,7 +97,7 @@ def f1_chart(per_class: list[dict]) -> alt.Chart:
         .mark_bar(cornerRadiusEnd=3)
         .encode(
             x=alt.X("label:N", sort=alt.EncodingSortField("f1", order="ascending"), title="letter, worst first",
-                    axis=alt.Axis(labelAngle=0, labelFontSize=13)),
+                    axis=alt.Axis(labelAngle=0, labelFontSize=13, labelOverlap=False)),
             y=alt.Y("f1:Q", scale=alt.Scale(domain=[0, 1]), title="F1", axis=alt.Axis(format="%")),
             color=alt.Color("f1:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
             tooltip=["label", alt.Tooltip("precision:Q", format=".0%"), alt.Tooltip("recall:Q", format=".0%"),
@@ -117,4 +118,4 @@ def protocol_chart(honest: float, leaky: float) -> alt.Chart:
         color=alt.Color("protocol:N", scale=alt.Scale(range=[CHART_BLUE, WRONG_RED]), legend=None)
     )
     text = base.mark_text(align="left", dx=4, fontSize=13).encode(text=alt.Text("accuracy:Q", format=".1%"))
-    return (bars + text).properties(height=4 * BAR_HEIGHT)
+    return (bars + text).properties(height=alt.Step(PROTOCOL_BAR_STEP))

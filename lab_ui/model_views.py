@@ -9,7 +9,7 @@ import streamlit as st
 from captcha_core.imageio import InputRejected
 from captcha_core.persistence import ModelDamaged
 
-from . import cache, state
+from . import cache, jobs, state
 
 HOME_PAGE = "pages/home.py"
 TRAIN_PAGE = "pages/train.py"
@@ -57,6 +57,9 @@ def pick_model(key: str) -> str | None:
 
 def load_predictor(name: str):
     """The cached predictor, or an st.error saying why the model cannot be used (never a traceback)."""
+    # Two threads importing TensorFlow at once can hit Python's import-deadlock error, and the Home page
+    # may have started the background import; wait for that one instead of racing it.
+    jobs.warm_up().join()
     try:
         return cache.predictor(name)
     except (ModelDamaged, InputRejected) as exc:
@@ -83,3 +86,8 @@ def colored_text(letters: list[str], colors: list[str], size_rem: float) -> None
 def percent(value) -> str:
     """A share as a whole percent, or a dash when it is missing."""
     return f"{value:.1%}" if isinstance(value, (int, float)) else "–"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 letter', '3 letters'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -1,4 +1,5 @@
 """Playground: feed a model captchas, single letters or a drawing, and look inside at what it sees."""
+import html
 import secrets
 
 import streamlit as st
@@ -20,6 +21,7 @@ BIG_TEXT_REM = 3.2
 LETTER_TEXT_REM = 2.2
 GOOD_GREEN = "#2a9d5b"
 BAD_RED = charts.WRONG_RED
+INK = charts.INK
 # Wide enough to read a captcha at a glance, narrow enough to sit beside its letters.
 CAPTCHA_WIDTH = 420
 CONV1_COLUMNS = 10
@@ -50,20 +52,29 @@ def decode_uploads(files) -> list[tuple[str, object]]:
     return good
 
 
-def show_reading(image, reading, key: str) -> None:
-    """A captcha with its boxes, the text read in big letters, and every cut letter with its guess."""
+def show_reading(image, reading, key: str, truth: str | None = None) -> None:
+    """A captcha with its boxes, the text read in big letters (against the truth if known), and each cut letter."""
     colors = [look.box_color_hex(i) for i in range(len(reading.boxes))]
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
     left.image(look.draw_boxes(image, reading.boxes, list(reading.text)), width=CAPTCHA_WIDTH)
     with right:
+        if truth is not None:
+            st.markdown("Truth")
+            views.colored_text(list(truth), [INK] * len(truth), BIG_TEXT_REM)
         st.markdown("The model reads")
-        views.colored_text(list(reading.text) or ["?"], colors or [BAD_RED], BIG_TEXT_REM)
+        marks = colors if truth is None else right_or_wrong(reading.text, truth)
+        views.colored_text(list(reading.text) or ["?"], marks or [BAD_RED], BIG_TEXT_REM)
         st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}")
     if not reading.segmented_ok:
         expected = predictor.captcha_length or "the expected number of"
         st.warning(f"The cutter found {len(reading.boxes)} characters where {expected} were expected, "
                    "so some letters are merged or split.", icon=":material/content_cut:")
     letter_strip(reading, colors, key)
+
+
+def right_or_wrong(read: str, truth: str) -> list[str]:
+    """Green for each character read right, red for each one read wrong."""
+    return [GOOD_GREEN if i < len(truth) and ch == truth[i] else BAD_RED for i, ch in enumerate(read)]
 
 
 def letter_strip(reading, colors: list[str], key: str) -> None:
@@ -74,9 +85,10 @@ def letter_strip(reading, colors: list[str], key: str) -> None:
     for i, (col, crop, top) in enumerate(zip(cols, reading.crops, reading.top)):
         letters_seen[f"{key}, letter {i + 1} ({top[0][0]})"] = crop
         col.image(views.zoom(crop), width="content")
-        guesses = " · ".join(f"{label} {p:.0%}" for label, p in top)
-        col.markdown(f'<span style="color:{colors[i]};font-weight:700">{top[0][0]}</span> '
-                     f'<span style="color:gray;font-size:.85em">{guesses}</span>', unsafe_allow_html=True)
+        runners_up = " · ".join(f"{label} {p:.0%}" for label, p in top[1:])
+        col.markdown(f'<span style="color:{colors[i]};font-weight:700;font-size:1.3em">{html.escape(top[0][0])}</span> '
+                     f'{top[0][1]:.0%} <span style="color:gray;font-size:.85em">then {html.escape(runners_up)}</span>',
+                     unsafe_allow_html=True)
 
 
 def captcha_tab() -> None:
@@ -88,10 +100,11 @@ def captcha_tab() -> None:
         return
     good = decode_uploads(files)
     readings = predictor.solve_many([image for _, image in good]) if good else []
-    for (filename, image), reading in zip(good, readings):
+    for i, ((filename, image), reading) in enumerate(zip(good, readings)):
+        if i:
+            st.divider()
         st.markdown(f"**{filename}**")
         show_reading(image, reading, filename)
-        st.divider()
 
 
 def letter_rows(named_letters, readings, key: str) -> None:
@@ -121,7 +134,6 @@ def draw_tab() -> None:
 
     left, right = st.columns([1, 2], gap="large")
     with left:
-        st.caption("Draw one letter, as big as the box.")
         result = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#000000", background_color="#ffffff",
                            width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw",
                            return_image_data=True, key="draw_canvas")
@@ -129,10 +141,12 @@ def draw_tab() -> None:
     gray = look.rgba_on_white(drawing) if drawing is not None else None
     with right:
         if gray is None or not look.has_ink(gray):
-            st.info("Your letter's reading appears here.", icon=":material/draw:")
+            st.info("Draw one letter in the box, as big as the box: the model reads it as you draw. "
+                    "The bin icon above the box starts again.", icon=":material/draw:")
             return
         reading = predictor.read_letters([gray])[0]
         letters_seen[f"your drawing ({reading.label})"] = reading.image
+        st.markdown("The model reads")
         views.colored_text([reading.label], [confidence_color(reading.confidence)], BIG_TEXT_REM)
         cols = st.columns([1, 2], vertical_alignment="center")
         cols[0].image(views.zoom(reading.image), caption="model input")
@@ -163,18 +177,19 @@ def sample_tab() -> None:
     seed = st.session_state.setdefault("sample_seed", secrets.randbelow(SAMPLE_SEED_LIMIT))
     text, image = generate_captchas(1, length=length, alphabet=alphabet, difficulty=difficulty, seed=seed)[0]
     reading = predictor.solve(image, length)
-    st.caption(f"A {difficulty} captcha made just now (seed {seed}), never seen in training.")
-    truth_col, read_col = st.columns(2)
-    with truth_col:
-        st.markdown("Truth")
-        views.colored_text(list(text), ["#1d2433"] * len(text), BIG_TEXT_REM)
-    with read_col:
-        st.markdown("The model reads")
-        marks = [GOOD_GREEN if a == b else BAD_RED for a, b in zip(reading.text, text.ljust(len(reading.text)))]
-        views.colored_text(list(reading.text) or ["?"], marks or [BAD_RED], BIG_TEXT_REM)
-    verdict = "All right!" if reading.text == text else f"{sum(m == GOOD_GREEN for m in marks)} of {len(text)} right"
-    st.markdown(f"**{verdict}**")
-    show_reading(image, reading, "random sample")
+    verdict = "all right!" if reading.text == text else f"{sum(a == b for a, b in zip(reading.text, text))} of {len(text)} right"
+    st.caption(f"A fresh {difficulty} captcha (seed {seed}), never seen in training: **{verdict}**")
+    show_reading(image, reading, "random sample", truth=text)
+
+
+def follow_newest_letter() -> None:
+    """Point "Look inside" at a letter that just appeared (an upload, a drawing, a new sample)."""
+    previous = st.session_state.get("inside_options")
+    options = list(letters_seen)
+    fresh = [name for name in options if previous is not None and name not in previous]
+    if fresh:
+        st.session_state["inside_letter"] = fresh[0]
+    st.session_state["inside_options"] = options
 
 
 def inside_section() -> None:
@@ -186,17 +201,22 @@ def inside_section() -> None:
     if not look.has_layers(predictor.classifier):
         st.info("This model is a random forest: it has no layers to look inside. Pick a CNN model to see them.")
         return
+    follow_newest_letter()
     choice = st.selectbox("Letter", list(letters_seen), key="inside_letter")
     letter = letters_seen[choice]
     maps = look.activations(predictor.classifier, letter)
-    cols = st.columns([1, 1, 3, 2], gap="medium")
-    cols[0].image(views.zoom(letter), caption="model input")
+    reading = predictor.read_letters([letter])[0]
+    cols = st.columns([1, 1, 2], gap="medium", vertical_alignment="center")
+    cols[0].image(views.zoom(letter), caption="what the model gets")
     cols[1].image(views.zoom(look.heat_overlay(letter, look.saliency(predictor.classifier, letter))),
-                  caption="saliency: pixels that swayed the answer")
-    cols[2].image(look.feature_grid(maps["conv1"], CONV1_COLUMNS, FEATURE_CELL),
-                  caption=f"conv1: {maps['conv1'].shape[-1]} filters find strokes and edges (dark = active)")
-    cols[3].image(look.feature_grid(maps["conv2"], CONV2_COLUMNS, FEATURE_CELL),
-                  caption=f"conv2: {maps['conv2'].shape[-1]} filters combine them into letter parts")
+                  caption=f"pixels that pushed it towards “{reading.label}”")
+    cols[2].markdown("**Saliency** (middle) lights up the pixels whose change would most change the answer. "
+                     "Below, each small square is one filter's response: dark where it fired.")
+    first, second = st.columns([CONV1_COLUMNS, CONV2_COLUMNS + 1], gap="large")
+    first.image(look.feature_grid(maps["conv1"], CONV1_COLUMNS, FEATURE_CELL),
+                caption=f"conv1: {maps['conv1'].shape[-1]} filters find strokes and edges")
+    second.image(look.feature_grid(maps["conv2"], CONV2_COLUMNS, FEATURE_CELL),
+                 caption=f"conv2: {maps['conv2'].shape[-1]} filters combine them into letter parts")
 
 
 captcha, letters, draw, sample = st.tabs(

@@ -29,8 +29,20 @@ def test_review_on_other_data_scores_all_of_it(tiny_model_dir, tiny_config):
 
     loaded = load_model(tiny_model_dir)
     other = generate_dataset(tiny_config.with_(seed=7), count=10)
-    result = review.review_on(loaded.classifier, other, loaded.metadata)
+    uploaded = {**loaded.metadata, "data": {**loaded.metadata["data"], "source": "class.zip"}}
+    result = review.review_on(loaded.classifier, other, uploaded)
     assert not result.exact and result.n_letters == len(other.letters)
+    assert "another dataset" in result.description
+
+
+def test_regenerated_data_that_came_out_different_is_still_split(tiny_model_dir, tiny_config):
+    from captcha_core.data import generate_dataset
+
+    loaded = load_model(tiny_model_dir)
+    changed = generate_dataset(tiny_config.with_(seed=7))
+    result = review.review_on(loaded.classifier, changed, loaded.metadata)
+    assert not result.exact and result.n_letters < len(changed.letters)
+    assert "made again" in result.description
 
 
 def test_top_confusion_and_mistakes_for(tiny_model_dir):

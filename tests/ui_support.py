@@ -5,6 +5,12 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from captcha_core.models import configure_tensorflow
+
+# Imported here, on the main thread and before any page runs: the Home page imports TensorFlow in a
+# background thread, and a second thread importing it at the same time can fail with an import deadlock.
+configure_tensorflow()
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 # TensorFlow's first import and the model's warm-up happen inside a run; give them room on 2 busy cores.
