@@ -1,0 +1,141 @@
+"""One real-browser walk through the dashboard: train a tiny model, then read a captcha with it in the Playground."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+VIEWPORT = {"width": 1280, "height": 900}
+MODEL_NAME = "browser-tiny"
+# Budgets on 2 shared cores: the server imports TensorFlow (about 15 s) before the first training starts.
+SERVER_START_SECONDS = 30
+TRAINING_MS = 150_000
+PAGE_MS = 60_000
+SERVER_LOG_TAIL = 3000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (CI installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
+    """Wait for Streamlit's health endpoint, failing early with the log if the server died."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()[-SERVER_LOG_TAIL:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"streamlit was not healthy after {SERVER_START_SECONDS} s:\n{log.read_text()[-SERVER_LOG_TAIL:]}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real `streamlit run app.py` on a free port with an empty workspace; killed with its children after."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "CAPTCHA_LAB_HOME": str(tmp_path / "home"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        yield url, tmp_path / "home", log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_ready(page) -> None:
+    """Wait until Streamlit has no run in progress."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=PAGE_MS)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && document.querySelector('[data-testid="stMain"]')""",
+        timeout=PAGE_MS,
+    )
+
+
+def go_to(page, title: str, heading: str) -> None:
+    """Click a sidebar entry and wait for the page's heading."""
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=PAGE_MS)
+    wait_ready(page)
+
+
+def train_tiny_model(page) -> None:
+    """Scenario A: one epoch on the default data from the Train page; progress shows, then the saved model."""
+    go_to(page, "Train", "Train")
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    name = page.get_by_label("Model name")
+    name.fill(MODEL_NAME)
+    name.press("Enter")
+    wait_ready(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator('[data-testid="stProgress"]').first.wait_for(timeout=TRAINING_MS)
+    page.get_by_text("Training in progress").first.wait_for(timeout=PAGE_MS)
+    page.get_by_text(f"Trained and saved {MODEL_NAME}").first.wait_for(timeout=TRAINING_MS)
+
+
+def read_captcha_in_playground(page, home: Path) -> None:
+    """Scenario B: upload a fresh captcha; the page shows what the saved model reads in it."""
+    from captcha_core.generator import generate_captchas
+    from captcha_core.imageio import image_to_png_bytes
+    from captcha_core.prediction import Predictor
+
+    truth, image = generate_captchas(1, seed=20261123)[0]
+    expected = Predictor.from_folder(home / "models" / MODEL_NAME).solve(image).text
+    go_to(page, "Playground", "Playground")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": f"{truth}.png", "mimeType": "image/png", "buffer": image_to_png_bytes(image)}]
+    )
+    page.locator('[data-testid="stFileChipName"]', has_text=f"{truth}.png").wait_for(timeout=PAGE_MS)
+    page.get_by_text(f"Text: {expected} ·").first.wait_for(timeout=PAGE_MS)
+
+
+def test_train_then_read_a_captcha(server):
+    from playwright.sync_api import sync_playwright
+
+    url, home, log = server
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            wait_ready(page)
+            try:
+                train_tiny_model(page)
+                read_captcha_in_playground(page, home)
+            except Exception:
+                page.screenshot(path=str(home.parent / "failure.png"), full_page=True)
+                print(log.read_text()[-SERVER_LOG_TAIL:])
+                raise
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert "Traceback" not in log.read_text()
