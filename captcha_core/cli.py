@@ -13,6 +13,7 @@ from .config import DEFAULT, Config
 from .data import DatasetError, collect_images, generate_dataset, load_path
 from .generator import DIFFICULTIES, generate_captchas
 from .imageio import InputRejected
+from .choice import AUTO
 from .models import MODEL_KINDS
 from .resample import STRATEGIES
 
@@ -85,6 +86,10 @@ def config_from_args(args) -> Config:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        # Until auto has chosen, an explicit epochs/batch/rate is meant for whichever model trains.
+        sequence_epochs=args.epochs,
+        sequence_batch_size=args.batch_size,
+        sequence_learning_rate=args.learning_rate,
         resample=args.resample,
         per_class=args.per_class,
         seed=args.seed,
@@ -144,10 +149,13 @@ def cmd_train(args) -> int:
         say(reject_line(name, why))
     describe_dataset(dataset)
     result = train(dataset, config, progress=ProgressPrinter(), leaky_seed_protocol=args.leaky_seed_protocol)
-    metadata = build_metadata(result, dataset, config)
+    if result.choice:
+        say(f"model: {result.choice['chosen']} ({result.choice['reason']})")
+    metadata = build_metadata(result, dataset, result.config)
     save_model(result.classifier, [str(c) for c in result.classifier.classes_], metadata, out, overwrite=args.overwrite)
     summary = {**result.report.to_dict(), "model": str(out), "protocol": result.protocol, "seconds": result.seconds,
-               "split_sizes": result.split.sizes(), "segmentation_yield": dataset.segmentation_yield}
+               "split_sizes": result.split.sizes(), "segmentation_yield": dataset.segmentation_yield,
+               "model_kind": result.config.model, "model_choice": result.choice}
     emit(summary, args.json, human_report)
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
 
@@ -259,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="split, resample the training split, train, evaluate on the test split, save")
     p.add_argument("--data", help="folder or .zip of captchas or letter folders (default: the built-in generator)")
     p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--model", choices=MODEL_KINDS, default=None)
+    p.add_argument("--model", choices=(AUTO, *MODEL_KINDS), default=AUTO,
+                   help="auto (default): the letter CNN when segmentation cuts enough training captchas, else sequence")
     p.add_argument("--epochs", type=positive)
     p.add_argument("--batch-size", type=positive)
     p.add_argument("--learning-rate", type=float)

@@ -55,8 +55,12 @@ class Config:
     resample: str = "bootstrap"
     # Target count per class for resampling; None means the largest class (bootstrap) or smallest (downsample).
     per_class: int | None = None
-    # Model kind: cnn (the seed's network, with its missing Flatten) or forest (scikit-learn baseline).
+    # Model kind: cnn (the seed's network, with its missing Flatten), forest (scikit-learn baseline),
+    # sequence (reads whole captchas, no segmentation) or auto (cnn when segmentation works well enough).
     model: str = "cnn"
+    # auto picks the letter CNN when at least this share of the training captchas segment cleanly;
+    # below it too many captchas would be lost before the CNN sees them, so the sequence model reads them whole.
+    auto_yield_threshold: float = 0.9
     # The seed trained 10 epochs with adam at batch 32; larger batches train faster on 2 cores with a scaled rate.
     epochs: int = 10
     batch_size: int = 64
@@ -70,6 +74,31 @@ class Config:
     dense_units: int = 300
     # Random-forest baseline size; small enough to train in seconds on 2 cores.
     forest_trees: int = 200
+    # Sequence model: captchas are scaled to this height (aspect kept) and padded to the widest training
+    # captcha; 32 rows keep touching hard-level letters legible while the network stays small.
+    sequence_height: int = 32
+    # Conv blocks (filters each); the first two halve height and width, the rest halve only the height,
+    # so a captcha keeps a quarter of its width as time steps, enough for CTC's blanks between repeats.
+    sequence_filters: tuple[int, ...] = (32, 64, 96)
+    # Batch-norm running statistics follow the last ~10 batches (Keras' 0.99 would average over ~100, and a
+    # small dataset ends training before they settle, so inference would see stale statistics).
+    sequence_norm_momentum: float = 0.9
+    # Width of the per-column features fed to the recurrent layers, and their dropout.
+    sequence_dense_units: int = 64
+    sequence_dropout: float = 0.25
+    # Bidirectional GRU layers reading the columns left to right and back.
+    sequence_rnn_units: int = 64
+    sequence_rnn_layers: int = 2
+    # Upper bound on epochs; early stopping on validation loss usually ends training well before it.
+    sequence_epochs: int = 60
+    sequence_batch_size: int = 32
+    sequence_learning_rate: float = 2e-3
+    # Epochs without validation-loss progress before stopping (best weights restored) / halving the rate.
+    sequence_patience: int = 6
+    sequence_lr_patience: int = 2
+    sequence_lr_factor: float = 0.5
+    # Training-time random shift, as a share of height and width: cheap augmentation against exact placement.
+    sequence_shift: float = 0.05
     # How many top labels predict() reports.
     top_k: int = 5
     limits: Limits = field(default_factory=Limits)

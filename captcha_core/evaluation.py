@@ -49,6 +49,10 @@ class Report:
 
 def evaluate(classifier, dataset: Dataset, letter_rows: np.ndarray, captcha_rows: np.ndarray | None = None) -> Report:
     """Score a classifier on the given letters and, for captchas, on the given whole captchas."""
+    if getattr(classifier, "kind", None) == "sequence":
+        from .sequence import evaluate_sequence
+
+        return evaluate_sequence(classifier, dataset, captcha_rows if captcha_rows is not None else [])
     letters = dataset.letters.subset(letter_rows)
     probs = classifier.predict_proba(letters.images) if len(letters) else np.zeros((0, len(classifier.classes_)))
     classes = np.asarray(classifier.classes_)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .config import DEFAULT, Config
 
-MODEL_KINDS = ("cnn", "forest")
+MODEL_KINDS = ("cnn", "forest", "sequence")
 
 
 def configure_tensorflow() -> None:
@@ -170,4 +170,8 @@ def make_classifier(config: Config = DEFAULT):
         return CnnClassifier(config)
     if config.model == "forest":
         return ForestClassifier(config)
+    if config.model == "sequence":
+        from .sequence import SequenceClassifier
+
+        return SequenceClassifier(config)
     raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, not {config.model!r}")

@@ -19,7 +19,8 @@ from .imageio import InputRejected
 
 LABELS_FILE = "labels.json"
 METADATA_FILE = "metadata.json"
-MODEL_FILES = {"cnn": "model.keras", "forest": "model.skops"}
+# The sequence model has its own file name, so a folder's kind can be told from its files alone.
+MODEL_FILES = {"cnn": "model.keras", "forest": "model.skops", "sequence": "sequence.keras"}
 # Registry names are plain words so a name can never climb out of the models folder.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Only these types may come out of a forest file; anything else means the file was not written by us.
@@ -79,6 +80,7 @@ def build_metadata(result, dataset, config: Config) -> dict:
     """Everything worth knowing about a training run, as JSON-able data."""
     return {
         "model_kind": config.model,
+        "model_choice": getattr(result, "choice", None),
         "protocol": result.protocol,
         "config": config.to_dict(),
         "seed": config.seed,
@@ -132,7 +134,7 @@ def save_model(classifier, labels: list[str], metadata: dict, out: str | os.Path
 
 def write_model_file(classifier, path: Path) -> None:
     """Save the underlying Keras or scikit-learn model to `path`."""
-    if classifier.kind == "cnn":
+    if classifier.kind in ("cnn", "sequence"):
         classifier.model_.save(path)
     else:
         import skops.io
@@ -179,13 +181,37 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     if model_path.is_symlink() or not model_path.is_file():
         raise ModelDamaged(f"{folder.name}: model file is damaged (missing {model_path.name})")
     metadata["_version"] = file_version(model_path)
-    classifier = read_cnn(model_path, labels) if kind == "cnn" else read_forest(model_path, labels)
+    readers = {"cnn": read_cnn, "forest": read_forest, "sequence": read_sequence}
+    classifier = readers[kind](model_path, labels)
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
 
 
 def read_cnn(path: Path, labels: list[str]):
+    """Load the letter CNN's .keras file safely and check it has one output per label."""
+    from .models import CnnClassifier
+
+    model = read_keras_safely(path)
+    if model.output_shape[-1] != len(labels):
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({model.output_shape[-1]} outputs, {len(labels)} labels)")
+    classifier = CnnClassifier()
+    classifier.model_ = model
+    classifier.classes_ = np.asarray(labels)
+    return classifier
+
+
+def read_sequence(path: Path, labels: list[str]):
+    """Load the sequence model's .keras file safely; it has one output per label plus CTC's blank."""
+    from .sequence import SequenceClassifier
+
+    model = read_keras_safely(path)
+    if len(model.output_shape) != 3 or model.output_shape[-1] != len(labels) + 1:
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged (outputs {model.output_shape}, {len(labels)} labels + blank)")
+    return SequenceClassifier.from_model(model, labels)
+
+
+def read_keras_safely(path: Path):
     """Load a .keras file with safe_mode on, refusing anything that fails to load cleanly."""
-    from .models import CnnClassifier, configure_tensorflow
+    from .models import configure_tensorflow
 
     configure_tensorflow()
     import keras
@@ -195,12 +221,7 @@ def read_cnn(path: Path, labels: list[str]):
     except Exception as exc:  # Keras raises many types for bad files; all mean the same to a user.
         reason = "it uses code we do not load (Lambda layer or custom object)" if "safe_mode" in str(exc) or "Lambda" in str(exc) else str(exc).splitlines()[0][:200]
         raise ModelDamaged(f"{path.parent.name}: model file is damaged or unsafe: {reason}") from None
-    if model.output_shape[-1] != len(labels):
-        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({model.output_shape[-1]} outputs, {len(labels)} labels)")
-    classifier = CnnClassifier()
-    classifier.model_ = model
-    classifier.classes_ = np.asarray(labels)
-    return classifier
+    return model
 
 
 def read_forest(path: Path, labels: list[str]):

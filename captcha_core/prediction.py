@@ -49,8 +49,13 @@ class Predictor:
         self.letter_size = int(self.metadata.get("letter_size", config.letter_size))
         self.captcha_length = self.metadata.get("captcha_length")
         self.config = config.with_(letter_size=self.letter_size)
+        self.reads_whole = getattr(self.classifier, "kind", None) == "sequence"
         # The first call builds the graph; pay for it at load time, not on a student's first click.
-        self.probabilities(np.full((1, self.letter_size, self.letter_size), 255, np.uint8))
+        blank = np.full((1, self.letter_size, self.letter_size), 255, np.uint8)
+        if self.reads_whole:
+            self.classifier.predict_texts(list(blank))
+        else:
+            self.probabilities(blank)
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, config: Config = DEFAULT) -> "Predictor":
@@ -69,6 +74,8 @@ class Predictor:
     def read_letters(self, images: list[np.ndarray], k: int | None = None) -> list[LetterReading]:
         """Read single-letter grayscale images of any size and polarity."""
         k = k or self.config.top_k
+        if self.reads_whole:
+            raise ValueError("this model reads whole captchas (sequence model); solve them instead of single letters")
         if not images:
             return []
         batch = np.stack([normalize_letter(im, self.letter_size) for im in images])
@@ -85,6 +92,8 @@ class Predictor:
 
     def solve_many(self, images: list[np.ndarray], length: int | None = None, k: int = 3) -> list[CaptchaReading]:
         """Read many captchas, sending every crop of every captcha through one model call."""
+        if self.reads_whole:
+            return self.read_whole(images)
         expected = length or self.captcha_length
         segs = [segment_captcha(im, expected=expected, config=self.config) for im in images]
         counts = [len(s.crops) for s in segs]
@@ -108,3 +117,19 @@ class Predictor:
                 )
             )
         return out
+
+    def read_whole(self, images: list[np.ndarray]) -> list[CaptchaReading]:
+        """Read captchas with the sequence model: no segmentation, so no boxes or crops, all in one model call."""
+        size = self.letter_size
+        readings = self.classifier.predict_texts(list(images)) if len(images) else []
+        return [
+            CaptchaReading(
+                text=text,
+                confidences=[float(c) for c in confidences],
+                boxes=[],
+                crops=np.zeros((0, size, size), np.uint8),
+                top=[[(ch, float(c))] for ch, c in zip(text, confidences)],
+                segmented_ok=True,
+            )
+            for text, confidences in readings
+        ]

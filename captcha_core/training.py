@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from .choice import resolve_model
 from .config import DEFAULT, Config
 from .data import Dataset, check_trainable
 from .evaluation import Report, evaluate
@@ -63,6 +64,7 @@ class TrainResult:
     history: dict[str, list[float]]
     seconds: dict[str, float]
     protocol: str  # "honest" or "leaky-seed"
+    choice: dict | None = None  # how `--model auto` decided (chosen, yield, threshold, reason); None when the user chose
 
 
 def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, cancel: threading.Event | None):
@@ -126,6 +128,13 @@ def train(
     leaky_seed_protocol: bool = False,
 ) -> TrainResult:
     """Split, resample the training split, fit the configured model and evaluate it on the test split."""
+    config, choice = resolve_model(dataset, config)
+    if config.model == "sequence":
+        if leaky_seed_protocol:
+            raise ValueError("the leaky seed protocol resamples letters; the sequence model reads whole captchas")
+        from .sequence import train_sequence
+
+        return train_sequence(dataset, config, progress, cancel, choice)
     check_trainable(dataset)
     report_phase = progress or (lambda p: None)
     report_phase(Progress(phase="preparing"))
@@ -173,6 +182,7 @@ def train(
         history=classifier.history_,
         seconds=seconds,
         protocol="leaky-seed" if leaky_seed_protocol else "honest",
+        choice=choice,
     )
 
 

@@ -1,0 +1,366 @@
+"""Whole-captcha reading without segmentation: conv columns, bidirectional GRUs and CTC."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import train_test_split
+
+from .config import DEFAULT, Config
+from .data import Dataset, DatasetError
+from .evaluation import Report, per_class_scores
+from .models import configure_tensorflow, predict_function
+from .resample import Resampled
+from .split import Split
+
+# CTC's blank is output 0 (Keras' convention), so alphabet character i is output i + 1.
+BLANK = 0
+# The first two conv blocks halve the width (see Config.sequence_filters): one time step per 4 columns.
+WIDTH_HALVINGS = 2
+PAPER = 255
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def to_strip(gray: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale a grayscale captcha to `height` rows keeping its aspect, stretch its contrast, pad it right with paper."""
+    gray = np.asarray(gray, np.uint8)
+    lo, hi = int(gray.min()), int(gray.max())
+    if hi > lo:
+        # Paper tones differ between captchas; stretching makes paper white and ink dark for every one.
+        gray = ((gray.astype(np.float32) - lo) * (PAPER / (hi - lo))).astype(np.uint8)
+    h, w = gray.shape
+    # A captcha wider than the training ones is squeezed rather than cut, so no character is lost.
+    scaled = int(np.clip(round(w * height / h), 1, width))
+    interpolation = cv2.INTER_AREA if h >= height else cv2.INTER_LINEAR
+    strip = np.full((height, width), PAPER, np.uint8)
+    strip[:, :scaled] = cv2.resize(gray, (scaled, height), interpolation=interpolation)
+    return strip
+
+
+def strip_width(images: list[np.ndarray], texts: list[str], config: Config) -> int:
+    """The padded input width: the widest training captcha at the model's height, rounded to whole time steps."""
+    height = config.sequence_height
+    step = 2**WIDTH_HALVINGS
+    widest = max(round(im.shape[1] * height / im.shape[0]) for im in images)
+    widest = min(widest, int(height * config.limits.max_aspect_ratio))
+    # CTC needs a blank between repeated characters, so 2L+1 time steps for the longest label.
+    needed = step * (2 * max(len(t) for t in texts) + 1)
+    return int(math.ceil(max(widest, needed) / step) * step)
+
+
+def to_strips(images: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """Stack captchas as (N, height, width) uint8 strips."""
+    if not len(images):
+        return np.zeros((0, height, width), np.uint8)
+    return np.stack([to_strip(im, height, width) for im in images])
+
+
+def encode_texts(texts: list[str], classes: list[str]) -> np.ndarray:
+    """Texts as (N, longest) int32 labels, characters from 1 and padded with the blank 0."""
+    lookup = {c: i + 1 for i, c in enumerate(classes)}
+    longest = max(len(t) for t in texts)
+    out = np.full((len(texts), longest), BLANK, np.int32)
+    for row, text in enumerate(texts):
+        out[row, : len(text)] = [lookup[c] for c in text]
+    return out
+
+
+# ---------------------------------------------------------------- model
+
+
+def build_sequence_model(input_shape: tuple[int, int, int], n_classes: int, config: Config = DEFAULT):
+    """Conv blocks, image columns as time steps, bidirectional GRUs, softmax over the alphabet plus the blank (index 0)."""
+    configure_tensorflow()
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="captcha")
+    x = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink")(inputs)
+    if config.sequence_shift:
+        # After inversion paper is 0, so shifted-in borders are paper; the layer is a no-op at inference.
+        shift = config.sequence_shift
+        x = layers.RandomTranslation(shift, shift, fill_mode="constant", fill_value=0.0, seed=config.seed, name="shift")(x)
+    for i, filters in enumerate(config.sequence_filters, 1):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(momentum=config.sequence_norm_momentum, name=f"norm{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = layers.MaxPooling2D((2, 2) if i <= WIDTH_HALVINGS else (2, 1), name=f"pool{i}")(x)
+    rows, columns, channels = x.shape[1:]
+    x = layers.Permute((2, 1, 3), name="columns_first")(x)
+    x = layers.Reshape((columns, rows * channels), name="columns")(x)
+    x = layers.Dense(config.sequence_dense_units, activation="relu", name="column_features")(x)
+    x = layers.Dropout(config.sequence_dropout, name="dropout")(x)
+    for i in range(1, config.sequence_rnn_layers + 1):
+        x = layers.Bidirectional(layers.GRU(config.sequence_rnn_units, return_sequences=True), name=f"gru{i}")(x)
+    logits = layers.Dense(n_classes + 1, name="logits")(x)
+    outputs = layers.Activation("softmax", name="softmax")(logits)
+    return keras.Model(inputs, outputs, name="sequence_reader")
+
+
+def greedy_decode(probs: np.ndarray, blank: int = BLANK) -> list[tuple[list[int], list[float]]]:
+    """Best path per sample: collapse repeats, drop blanks; a character's confidence is its run's peak probability."""
+    out = []
+    for row in np.asarray(probs):
+        best = row.argmax(axis=1)
+        peak = row.max(axis=1)
+        indices: list[int] = []
+        confidences: list[float] = []
+        previous = blank
+        for label, p in zip(best.tolist(), peak.tolist()):
+            if label != blank and label == previous:
+                confidences[-1] = max(confidences[-1], p)
+            elif label != blank:
+                indices.append(label)
+                confidences.append(p)
+            previous = label
+        out.append((indices, confidences))
+    return out
+
+
+class SequenceClassifier:
+    """Reads whole captchas with CTC; same contract as the letter models: fit returns self, learned attributes end in _."""
+
+    kind = "sequence"
+
+    def __init__(self, config: Config = DEFAULT):
+        self.config = config
+
+    @classmethod
+    def from_model(cls, model, classes: list[str], config: Config = DEFAULT) -> "SequenceClassifier":
+        """Wrap a loaded inference model; its input shape fixes the strip size."""
+        reader = cls(config)
+        reader.model_ = model
+        reader.classes_ = [str(c) for c in classes]
+        reader.height_, reader.width_ = (int(v) for v in model.input_shape[1:3])
+        return reader
+
+    def fit(self, images, texts, val_images=None, val_texts=None, callbacks=(), classes=None) -> "SequenceClassifier":
+        """Train on grayscale captchas of any size and their texts; validation drives early stopping."""
+        import keras
+
+        configure_tensorflow()
+        keras.utils.set_random_seed(self.config.seed)
+        texts = [str(t) for t in texts]
+        self.classes_ = list(classes) if classes is not None else sorted(set("".join(texts)))
+        self.height_ = self.config.sequence_height
+        self.width_ = strip_width(images, texts, self.config)
+        self.model_ = build_sequence_model((self.height_, self.width_, 1), len(self.classes_), self.config)
+        trainer = keras.Model(self.model_.input, self.model_.get_layer("logits").output, name="ctc_trainer")
+        trainer.compile(optimizer=keras.optimizers.Adam(self.config.sequence_learning_rate), loss=keras.losses.CTC())
+        train_strips = to_strips(images, self.height_, self.width_)
+        has_val = val_images is not None and len(val_images) > 0
+        val, val_strips = None, None
+        if has_val:
+            val_strips = to_strips(val_images, self.height_, self.width_)
+            val = self._pipeline(val_strips, encode_texts(val_texts, self.classes_), shuffle=False)
+        monitor = "val_loss" if has_val else "loss"
+        # The accuracy callback goes first: it writes into the epoch logs the others (and the progress hook) read.
+        watchers = [
+            make_accuracy_callback(self, train_strips, texts, val_strips, list(val_texts) if has_val else []),
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=self.config.sequence_patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=self.config.sequence_lr_factor, patience=self.config.sequence_lr_patience
+            ),
+        ]
+        history = trainer.fit(
+            self._pipeline(train_strips, encode_texts(texts, self.classes_), shuffle=True),
+            validation_data=val,
+            epochs=self.config.sequence_epochs,
+            verbose=0,
+            callbacks=watchers + list(callbacks),
+            shuffle=False,
+        )
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        return self
+
+    def _pipeline(self, strips: np.ndarray, labels: np.ndarray, shuffle: bool):
+        """A cached, prefetched tf.data pipeline that shuffles itself (so fit is told not to)."""
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices((strips[..., None], labels)).cache()
+        if shuffle:
+            ds = ds.shuffle(len(labels), seed=self.config.seed, reshuffle_each_iteration=True)
+        ds = ds.batch(self.config.sequence_batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def strip_probabilities(self, strips: np.ndarray) -> np.ndarray:
+        """Per-time-step probabilities (N, T, classes + 1) for prepared strips, in one compiled call."""
+        if not len(strips):
+            return np.zeros((0, self.width_ // 2**WIDTH_HALVINGS, len(self.classes_) + 1), np.float32)
+        return predict_function(self.model_)(strips)
+
+    def read_strips(self, strips: np.ndarray) -> list[tuple[str, list[float]]]:
+        """Greedy CTC reading of prepared strips."""
+        decoded = greedy_decode(self.strip_probabilities(strips))
+        return [("".join(self.classes_[i - 1] for i in idx), conf) for idx, conf in decoded]
+
+    def predict_texts(self, images: list[np.ndarray]) -> list[tuple[str, list[float]]]:
+        """(text, per-character confidences) for grayscale captchas of any size, all in one model call."""
+        return self.read_strips(to_strips(images, self.height_, self.width_))
+
+
+def make_accuracy_callback(reader: "SequenceClassifier", train_strips, train_texts, val_strips, val_texts):
+    """A callback adding whole-captcha accuracy to the epoch logs: on validation, and on a same-sized training sample."""
+    import keras
+
+    sample = slice(0, max(len(val_texts), 1))
+
+    class CaptchaAccuracy(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is None:
+                return
+            if len(val_texts):
+                logs["val_accuracy"] = captcha_share(reader.read_strips(val_strips), val_texts)
+            logs["accuracy"] = captcha_share(reader.read_strips(train_strips[sample]), train_texts[sample])
+
+    return CaptchaAccuracy()
+
+
+def captcha_share(readings: list[tuple[str, list[float]]], texts: list[str]) -> float:
+    """Share of captchas read exactly right."""
+    return float(np.mean([r == t for (r, _), t in zip(readings, texts)])) if len(texts) else 0.0
+
+
+# ---------------------------------------------------------------- splitting, training, evaluation
+
+
+def split_captchas(n: int, config: Config = DEFAULT) -> Split:
+    """Seeded train/validation/test split of captcha indices (no letters: the sequence model reads captchas whole)."""
+    rows = np.arange(n)
+    rest, test = train_test_split(rows, test_size=config.test_size, random_state=config.seed)
+    train, val = train_test_split(rest, test_size=config.val_size, random_state=config.seed + 1)
+    test = np.sort(test)
+    return Split(train=np.sort(train), val=np.sort(val), test=test, test_captchas=test)
+
+
+def check_sequence_trainable(dataset: Dataset, config: Config = DEFAULT) -> None:
+    """Raise DatasetError when the data cannot train a whole-captcha reader."""
+    if not dataset.is_captchas:
+        raise DatasetError("the sequence model reads whole captchas; letter folders need the cnn or forest model")
+    if any(not t for t in dataset.texts):
+        raise DatasetError("every captcha needs a non-empty label")
+    if len(set("".join(dataset.texts))) < 2:
+        raise DatasetError("the labels use a single character: a reader needs at least two")
+    # Each held-out share must get at least one captcha.
+    if len(dataset.texts) * min(config.test_size, config.val_size * (1 - config.test_size)) < 1:
+        raise DatasetError(f"only {len(dataset.texts)} captchas: too few to hold out validation and test captchas")
+
+
+def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: threading.Event | None = None, choice: dict | None = None):
+    """Split captchas, fit the sequence model with progress and cancel, evaluate on the test captchas."""
+    from .training import Progress, TrainingCancelled, TrainResult, make_keras_callback
+
+    check_sequence_trainable(dataset, config)
+    report_phase = progress or (lambda p: None)
+    report_phase(Progress(phase="preparing"))
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    split = split_captchas(len(dataset.texts), config)
+    counts = char_counts([dataset.texts[i] for i in split.train])
+    resampled = Resampled(np.arange(len(split.train)), counts, counts, None)  # whole captchas are never resampled
+    seconds["split_and_resample"] = time.perf_counter() - start
+
+    pick = lambda rows, seq: [seq[i] for i in rows]  # noqa: E731
+    steps = max(1, math.ceil(len(split.train) / config.sequence_batch_size))
+    callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel)
+    classifier = SequenceClassifier(config)
+    start = time.perf_counter()
+    classifier.fit(
+        pick(split.train, dataset.images),
+        pick(split.train, dataset.texts),
+        pick(split.val, dataset.images),
+        pick(split.val, dataset.texts),
+        callbacks=[callback],
+        classes=sorted(set("".join(dataset.texts))),
+    )
+    seconds["training"] = time.perf_counter() - start
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("training was stopped before it finished; nothing was saved")
+
+    epochs = config.sequence_epochs
+    report_phase(Progress(phase="evaluating", epochs=epochs, history=classifier.history_))
+    start = time.perf_counter()
+    report = evaluate_sequence(classifier, dataset, split.test)
+    seconds["evaluation"] = time.perf_counter() - start
+    report_phase(Progress(phase="done", epochs=epochs, history=classifier.history_))
+    return TrainResult(
+        classifier=classifier,
+        config=config,
+        split=split,
+        resampled=resampled,
+        report=report,
+        history=classifier.history_,
+        seconds=seconds,
+        protocol="honest",
+        choice=choice,
+    )
+
+
+def char_counts(texts: list[str]) -> dict[str, int]:
+    """Characters per class over the given texts, in sorted order."""
+    chars, counts = np.unique(list("".join(texts)), return_counts=True)
+    return {str(c): int(n) for c, n in zip(chars, counts)}
+
+
+@dataclass
+class SequenceReport(Report):
+    """A Report for whole-captcha reading, plus the misread captchas and how many came out the wrong length."""
+
+    misreads: list[tuple[int, str, str, float]] = field(default_factory=list)  # (captcha row, truth, reading, confidence)
+    length_mismatches: int = 0
+
+    def to_dict(self) -> dict:
+        """Report.to_dict plus the sequence-only counts."""
+        out = super().to_dict()
+        out.update(n_misread_captchas=len(self.misreads), length_mismatches=self.length_mismatches,
+                   character_accuracy_basis="position-wise when lengths match, else length minus edit distance")
+        return out
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between two strings."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def correct_characters(truth: str, reading: str) -> int:
+    """Characters read right: position-wise when the lengths match, else the truth's length minus the edit distance."""
+    if len(truth) == len(reading):
+        return sum(t == r for t, r in zip(truth, reading))
+    return max(0, len(truth) - edit_distance(truth, reading))
+
+
+def evaluate_sequence(classifier: SequenceClassifier, dataset: Dataset, captcha_rows: np.ndarray) -> SequenceReport:
+    """Whole-captcha and per-character accuracy; the confusion matrix counts aligned positions of same-length readings."""
+    rows = np.asarray(captcha_rows, dtype=np.int64)
+    readings = classifier.predict_texts([dataset.images[i] for i in rows])
+    truths = [dataset.texts[i] for i in rows]
+    aligned = [(t, r) for truth, (reading, _) in zip(truths, readings) if len(truth) == len(reading) for t, r in zip(truth, reading)]
+    true_chars = np.array([t for t, _ in aligned], dtype=str)
+    read_chars = np.array([r for _, r in aligned], dtype=str)
+    labels = sorted(set(classifier.classes_) | set(true_chars.tolist()))
+    n_chars = sum(len(t) for t in truths)
+    misreads = [(int(row), t, r, float(np.prod(c)) if c else 0.0) for row, t, (r, c) in zip(rows, truths, readings) if t != r]
+    return SequenceReport(
+        letter_accuracy=sum(correct_characters(t, r) for t, (r, _) in zip(truths, readings)) / n_chars if n_chars else 0.0,
+        captcha_accuracy=captcha_share(readings, truths) if len(rows) else None,
+        n_letters=n_chars,
+        n_captchas=len(rows),
+        labels=labels,
+        confusion=confusion_matrix(true_chars, read_chars, labels=labels) if aligned else np.zeros((len(labels),) * 2, int),
+        per_class=per_class_scores(true_chars, read_chars, labels),
+        misreads=misreads,
+        length_mismatches=sum(len(t) != len(r) for t, (r, _) in zip(truths, readings)),
+    )

@@ -1,0 +1,135 @@
+import json
+
+import numpy as np
+import pytest
+
+from captcha_core.choice import resolve_model
+from captcha_core.config import DEFAULT
+from captcha_core.data import from_captchas, generate_dataset
+from captcha_core.sequence import (
+    BLANK,
+    SequenceClassifier,
+    build_sequence_model,
+    correct_characters,
+    greedy_decode,
+    strip_width,
+    to_strip,
+)
+
+# A reader small enough to learn a three-letter alphabet in a few seconds on 2 cores.
+SMALL = DEFAULT.with_(
+    alphabet="abc",
+    captcha_length=3,
+    generate_count=160,
+    sequence_filters=(16, 32),
+    sequence_dense_units=32,
+    sequence_rnn_units=32,
+    sequence_rnn_layers=1,
+    sequence_dropout=0.0,
+    sequence_shift=0.0,
+    sequence_epochs=16,
+    sequence_patience=16,
+    sequence_batch_size=16,
+    sequence_learning_rate=5e-3,
+)
+
+
+def one_hot_path(path, n_outputs=4, peak=0.9):
+    """Per-step probabilities whose best path is `path`; the rest of each row is spread evenly."""
+    rest = (1 - peak) / (n_outputs - 1)
+    probs = np.full((len(path), n_outputs), rest)
+    probs[np.arange(len(path)), path] = peak
+    return probs
+
+
+def test_greedy_decode_collapses_repeats_and_drops_blanks():
+    # a a _ b _ b c c  ->  a b b c : the blank between the two b's keeps them apart.
+    path = [1, 1, BLANK, 2, BLANK, 2, 3, 3]
+    [(indices, confidences)] = greedy_decode(one_hot_path(path)[None])
+    assert indices == [1, 2, 2, 3]
+    assert confidences == pytest.approx([0.9] * 4)
+
+
+def test_greedy_decode_all_blank_is_empty_and_confidence_is_the_run_peak():
+    probs = np.stack([one_hot_path([BLANK] * 5), one_hot_path([2, 2, 2, BLANK, BLANK])])
+    probs[1, 1] = [0.0, 0.0, 1.0, 0.0]
+    assert greedy_decode(probs) == [([], []), ([2], [1.0])]
+
+
+def test_correct_characters_counts_positions_or_edits():
+    assert correct_characters("abcd", "abxd") == 3
+    assert correct_characters("abcd", "abd") == 3  # one deletion
+    assert correct_characters("ab", "xxxxxx") == 0
+
+
+def test_strips_keep_aspect_and_width_comes_from_the_data():
+    wide, narrow = np.full((40, 160), 200, np.uint8), np.full((40, 80), 200, np.uint8)
+    wide[10:30, 5:150] = 0
+    config = DEFAULT.with_(sequence_height=20)
+    width = strip_width([wide, narrow], ["ab", "abcd"], config)
+    assert width == 80  # 160 columns at half the height, already a whole number of time steps
+    strip = to_strip(narrow, 20, width)
+    assert strip.shape == (20, 80) and (strip[:, 40:] == 255).all()  # padded with paper on the right
+    assert to_strip(np.full((40, 400), 0, np.uint8), 20, width).shape == (20, 80)  # wider ones are squeezed
+
+
+def test_build_sequence_model_outputs_alphabet_plus_blank_per_time_step():
+    model = build_sequence_model((32, 64, 1), 19)
+    assert model.output_shape == (None, 16, 20)
+    assert "Lambda" not in {type(layer).__name__ for layer in model.layers}
+
+
+@pytest.fixture(scope="module")
+def small_reader():
+    dataset = generate_dataset(SMALL)
+    n_train = 130
+    reader = SequenceClassifier(SMALL)
+    assert reader.fit(dataset.images[:n_train], dataset.texts[:n_train], dataset.images[n_train:], dataset.texts[n_train:]) is reader
+    return reader, dataset.images[n_train:], dataset.texts[n_train:]
+
+
+def test_tiny_reader_learns_to_read(small_reader):
+    reader, images, texts = small_reader
+    assert reader.classes_ == ["a", "b", "c"] and reader.width_ % 4 == 0
+    readings = reader.predict_texts(images)
+    right = np.mean([text == truth for (text, _), truth in zip(readings, texts)])
+    assert right >= 0.6, readings
+    assert all(len(conf) == len(text) and all(0 < c <= 1 for c in conf) for text, conf in readings)
+
+
+def test_sequence_model_round_trips_in_safe_mode(small_reader, tmp_path):
+    from captcha_core.persistence import MODEL_FILES, load_model, save_model
+    from captcha_core.prediction import Predictor
+
+    reader, images, _ = small_reader
+    out = save_model(reader, reader.classes_, {"model_kind": "sequence"}, tmp_path / "seq")
+    assert (out / MODEL_FILES["sequence"]).is_file()
+    loaded = load_model(out)  # load_model uses safe_mode=True
+    assert loaded.classifier.kind == "sequence" and loaded.classifier.width_ == reader.width_
+    assert loaded.classifier.predict_texts(images) == reader.predict_texts(images)
+    readings = Predictor(loaded).solve_many(images)
+    assert [r.text for r in readings] == [t for t, _ in reader.predict_texts(images)]
+    assert all(r.boxes == [] and len(r.confidences) == len(r.text) for r in readings)
+
+
+def test_auto_picks_cnn_when_segmentation_works(easy_dataset):
+    config, choice = resolve_model(easy_dataset, DEFAULT.with_(model="auto"))
+    assert config.model == "cnn" and choice["chosen"] == "cnn"
+    assert choice["yield"] >= choice["threshold"] == DEFAULT.auto_yield_threshold
+    json.dumps(choice)
+
+
+def test_auto_picks_sequence_when_segmentation_fails(easy_dataset):
+    items = list(zip(easy_dataset.texts, easy_dataset.images))
+    failing = from_captchas(items, config=DEFAULT)
+    failing.segment_ok = np.zeros(len(items), bool)  # as if every captcha's letters touched
+    config, choice = resolve_model(failing, DEFAULT.with_(model="auto"))
+    assert config.model == "sequence" and choice["yield"] == 0.0 and "sequence" in choice["reason"]
+
+
+def test_an_explicit_model_is_never_overridden(easy_dataset):
+    failing = from_captchas(list(zip(easy_dataset.texts, easy_dataset.images)), config=DEFAULT)
+    failing.segment_ok = np.zeros(len(failing.texts), bool)
+    for kind in ("cnn", "sequence", "forest"):
+        config, choice = resolve_model(failing, DEFAULT.with_(model=kind))
+        assert config.model == kind and choice is None
