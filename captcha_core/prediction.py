@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,12 +91,20 @@ class Predictor:
         """Read one captcha."""
         return self.solve_many([image], length)[0]
 
+    def segment_all(self, images: list[np.ndarray], expected: int | None) -> list:
+        """Cut every captcha, on every core: OpenCV and numpy release the GIL, so threads run in parallel."""
+        workers = min(len(images), os.cpu_count() or 1)
+        if workers < 2:
+            return [segment_captcha(im, expected=expected, config=self.config) for im in images]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda im: segment_captcha(im, expected=expected, config=self.config), images))
+
     def solve_many(self, images: list[np.ndarray], length: int | None = None, k: int = 3) -> list[CaptchaReading]:
         """Read many captchas, sending every crop of every captcha through one model call."""
         if self.reads_whole:
             return self.read_whole(images)
         expected = length or self.captcha_length
-        segs = [segment_captcha(im, expected=expected, config=self.config) for im in images]
+        segs = self.segment_all(images, expected)
         counts = [len(s.crops) for s in segs]
         crops = [s.crops for s in segs if len(s.crops)]
         size = self.letter_size
