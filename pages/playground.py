@@ -48,7 +48,7 @@ def decode_uploads(files) -> list[tuple[str, object]]:
         try:
             good.append((file.name, decode_image(file.getvalue(), file.name, DEFAULT.limits)))
         except InputRejected as exc:
-            st.error(f"{exc}", icon=":material/broken_image:")
+            st.error(f"{exc}. Skipped; the other files are still read.", icon=":material/broken_image:")
     return good
 
 

@@ -64,3 +64,24 @@ def test_a_text_file_named_png_is_refused_and_good_letters_still_read(with_model
     assert not at.exception, at.exception
     assert len(at.error) == 1 and "notes.png" in at.error[0].value
     assert "bar.png" in [c for image in at.get("image") for c in image.captions]
+
+
+def test_a_damaged_model_gets_an_error_not_a_traceback(home):
+    broken = home / "models" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "metadata.json").write_text('{"model_kind": "cnn", "created": "2026"}')
+    (broken / "labels.json").write_text('["a", "b"]')
+    (broken / "model.keras").write_bytes(b"not a keras file")
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert "cannot be used" in at.error[0].value
+
+
+def test_a_forest_model_is_read_but_has_no_layers_to_show(home, tmp_path_factory):
+    install_model(home, tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"), "forest"))
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert "Text: " in all_text(at)
+    assert any("random forest" in info.value for info in at.info)
+    evaluate = open_page("pages/evaluate.py")
+    assert not evaluate.exception, evaluate.exception

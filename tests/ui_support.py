@@ -16,21 +16,23 @@ APP = str(ROOT / "app.py")
 # TensorFlow's first import and the model's warm-up happen inside a run; give them room on 2 busy cores.
 RUN_TIMEOUT = 120
 TINY_MODEL = "tiny"
+TINY_FOREST_TREES = 20
 
 
-@functools.lru_cache(maxsize=1)
-def tiny_model_folder(base: str) -> Path:
-    """Train and save the smallest model that still has every class, once per test process."""
+@functools.lru_cache(maxsize=2)
+def tiny_model_folder(base: str, kind: str = "cnn") -> Path:
+    """Train and save the smallest model of this kind that still has every class, once per test process."""
     from captcha_core.config import DEFAULT
     from captcha_core.data import generate_dataset
     from captcha_core.persistence import build_metadata, save_model
     from captcha_core.training import train
 
-    config = DEFAULT.with_(generate_count=60, epochs=1)
+    config = DEFAULT.with_(generate_count=60, epochs=1, model=kind, forest_trees=TINY_FOREST_TREES)
     dataset = generate_dataset(config)
     result = train(dataset, config)
     labels = [str(c) for c in result.classifier.classes_]
-    return save_model(result.classifier, labels, build_metadata(result, dataset, config), Path(base) / TINY_MODEL)
+    folder = Path(base) / f"{TINY_MODEL}-{kind}"
+    return save_model(result.classifier, labels, build_metadata(result, dataset, config), folder)
 
 
 def install_model(home: Path, folder: Path) -> None:
