@@ -14,7 +14,7 @@ BOX_COLORS = ((59, 111, 216), (230, 120, 30), (40, 160, 90), (200, 50, 120), (12
 # Raw gradients speckle pixel by pixel; a small blur shows the regions that matter.
 SALIENCY_BLUR = 5
 
-_PROBES: dict[int, tuple] = {}
+_PROBES: dict[object, tuple] = {}
 
 
 def has_layers(classifier) -> bool:
@@ -51,16 +51,34 @@ def activations(classifier, letter: np.ndarray) -> dict[str, np.ndarray]:
     return {name: out.numpy()[0] for name, out in zip(INSPECTED_LAYERS, outputs)}
 
 
+def _gradient_function(model):
+    """A traced function giving d(class score)/d(pixels) for one letter, built once per model."""
+    key = ("gradient", id(model))
+    if key not in _PROBES or _PROBES[key][0] is not model:
+        import tensorflow as tf
+
+        size = model.input_shape[1:3]
+
+        def gradient(x, index):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                probs = model(x, training=False)
+                chosen = tf.where(index < 0, tf.argmax(probs[0], output_type=tf.int32), index)
+                score = probs[0, chosen]
+            return tape.gradient(score, x)
+
+        signature = [tf.TensorSpec((1, *size, 1), tf.float32), tf.TensorSpec((), tf.int32)]
+        _PROBES[key] = (model, tf.function(gradient, input_signature=signature))
+    return _PROBES[key][1]
+
+
 def saliency(classifier, letter: np.ndarray, class_index: int | None = None) -> np.ndarray:
     """How much each pixel moves the chosen class's score (the top class by default), scaled to 0..1."""
     import tensorflow as tf
 
-    x = tf.Variable(as_batch(letter[None]))
-    with tf.GradientTape() as tape:
-        probs = classifier.model_(x, training=False)
-        index = int(tf.argmax(probs[0])) if class_index is None else class_index
-        score = probs[0, index]
-    grad = np.abs(tape.gradient(score, x).numpy()[0, ..., 0])
+    index = tf.constant(-1 if class_index is None else class_index, tf.int32)
+    grad = _gradient_function(classifier.model_)(tf.constant(as_batch(letter[None])), index)
+    grad = np.abs(grad.numpy()[0, ..., 0])
     grad = cv2.GaussianBlur(grad, (SALIENCY_BLUR, SALIENCY_BLUR), 0)
     peak = grad.max()
     return grad / peak if peak > 0 else grad
