@@ -21,6 +21,7 @@ def counts_frame(counts: dict[str, int]) -> pd.DataFrame:
     return pd.DataFrame({"class": list(counts), "letters": list(counts.values())})
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
 def class_histogram(counts: dict[str, int], title: str, y_max: int, colour: str, target: int | None = None) -> alt.Chart:
     """Bars of letters per class on a fixed y range, so two histograms side by side compare honestly."""
     frame = counts_frame(counts)
@@ -51,6 +52,7 @@ def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
 def curve(history: dict[str, list[float]], metric: str) -> alt.Chart | None:
     """Train and validation curves of one metric over the epochs, or None before the first epoch ends."""
     frame = history_frame(history)

@@ -26,6 +26,18 @@ PHASE_TEXT = {
 }
 
 
+SECONDS_PER_MINUTE = 60
+
+
+def duration(seconds: float) -> str:
+    """Seconds in words a person reads at a glance: "45 s", "3 min 20 s"."""
+    seconds = round(seconds)
+    if seconds < SECONDS_PER_MINUTE:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, SECONDS_PER_MINUTE)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
 @dataclass
 class StartAttempt:
     """What a Train click led to: a started job, or a message explaining why not."""
@@ -93,7 +105,7 @@ def progress_text(snap: jobs.JobState) -> str:
     if snap.status == jobs.STOPPING:
         return "Stopping after the current batch..."
     if snap.phase == "training" and snap.steps:
-        eta = f" · about {snap.eta_seconds:.0f} s left" if snap.eta_seconds is not None else ""
+        eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
         return f"Epoch {snap.epoch}/{snap.epochs} · step {snap.step}/{snap.steps}{eta}"
     return PHASE_TEXT.get(snap.phase, "Working...")
 
@@ -104,7 +116,7 @@ def render_running(snap: jobs.JobState) -> None:
         head, stop = st.columns([5, 1], vertical_alignment="center")
         head.markdown(
             f":material/model_training: **Training in progress:** `{snap.name}` ({snap.model_kind}) "
-            f"on {snap.data} · running for {snap.elapsed:.0f} s"
+            f"on {snap.data} · running for {duration(snap.elapsed)}"
         )
         stop.button(
             "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop,
@@ -123,7 +135,7 @@ def render_done(snap: jobs.JobState) -> None:
         scores += f", whole-captcha accuracy **{metrics['captcha_accuracy']:.1%}**"
     renamed = f" (`{snap.name}` already existed, so this run got a new name)" if snap.saved_as != snap.name else ""
     st.success(
-        f"Trained and saved `{snap.saved_as}`{renamed} in {snap.elapsed:.0f} s: {scores} on the held-out test split.",
+        f"Trained and saved `{snap.saved_as}`{renamed} in {duration(snap.elapsed)}: {scores} on the held-out test split.",
         icon=":material/check_circle:",
     )
     with st.container(horizontal=True):

@@ -134,7 +134,7 @@ class TrainJob:
     def _busy_message(state: JobState) -> str:
         return (
             f"A training is already running on this server ({state.name!r}, started "
-            f"{state.elapsed:.0f} s ago). Only one runs at a time: wait for it, or stop it first."
+            f"{round(state.elapsed)} s ago). Only one runs at a time: wait for it, or stop it first."
         )
 
     # ---------------------------------------------------------------- worker thread

@@ -18,9 +18,9 @@ PIPELINE = [
 
 def pipeline_row() -> None:
     """The seven steps from images to a letter reader, as a row of cards."""
-    for column, (icon, title, text) in zip(st.columns(len(PIPELINE)), PIPELINE):
+    for number, (column, (icon, title, text)) in enumerate(zip(st.columns(len(PIPELINE)), PIPELINE), start=1):
         with column.container(border=True, height="stretch"):
-            st.markdown(f"### {icon}\n**{title}**")
+            st.markdown(f"### {icon}\n**{number}. {title}**")
             st.caption(text)
 
 

@@ -1,4 +1,6 @@
 """The Train page and its background job: a tiny real training, progress, the registry, one job per server."""
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -106,3 +108,31 @@ def test_only_one_job_starts_when_two_sessions_click_at_once(workspace, monkeypa
     assert job.wait(TRAIN_TIMEOUT)
     snap = job.snapshot()
     assert snap.status == jobs.FAILED and snap.message == "stopped by the test"
+
+
+def test_stop_button_cancels_and_says_so(workspace, monkeypatch):
+    from captcha_core.training import TrainingCancelled
+
+    def endless_train(self, job_id, dataset, config, cancel):
+        self._update(job_id, phase="training", epoch=1, epochs=3, step=1, steps=4, fraction=0.1, eta_seconds=9.0)
+        cancel.wait(TRAIN_TIMEOUT)
+        raise TrainingCancelled("stopped")
+
+    monkeypatch.setattr(jobs.TrainJob, "_train", endless_train)
+    at = train_page()
+    at.button(key="train_start").click().run()
+    while jobs.get_job().snapshot().phase != "training":  # the thread has to get going first
+        time.sleep(0.05)
+    at.run()
+    assert at.get("progress")[0].proto.text == "Epoch 1/3 · step 1/4 · about 9 s left"
+    at.button(key="job_stop").click().run()
+    assert jobs.get_job().wait(TRAIN_TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert any("nothing was saved" in i.value for i in at.info)
+    assert not (workspace / "models" / "cnn").exists()
+
+
+def test_the_job_module_does_not_load_tensorflow():
+    code = "import sys, lab_ui.jobs, lab_ui.job_views; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
