@@ -32,6 +32,39 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class SegmentationTuning:
+    """Knobs of the captcha cutter; sizes are relative to the text so they hold at any image size."""
+
+    # Gaussian blur side before Otsu: just enough to close anti-aliasing gaps, not to fuse letters.
+    blur_kernel: int = 3
+    # Opening side as a share of the stroke width: removes lines and dots thinner than the letters' strokes.
+    open_fraction: float = 0.75
+    # Ink removed by the opening stays removed only if this many times wider than tall: a line, not a thin letter.
+    line_aspect: float = 3.0
+    # Components smaller than (this x text height)^2 pixels are noise dots, not letter parts.
+    speck_fraction: float = 0.15
+    # Only this many largest ink components are considered: joining them is quadratic, and a hostile
+    # image of a million specks would otherwise stall the server.
+    max_pieces: int = 200
+    # Pieces overlapping horizontally by this share of the narrower one are one character (dot of a j, broken stroke).
+    merge_overlap: float = 0.5
+    # Both pieces taller than this share of the text height are two letters, however much they overlap.
+    letter_height_fraction: float = 0.75
+    # A cut is sought this share of a character's width either side of its ideal position.
+    cut_window: float = 0.35
+    # Weight of the distance from the ideal position against the ink crossed, when choosing a cut column.
+    cut_distance_weight: float = 5.0
+    # Per-row cost of a cut path leaning away from its starting column, in the same units.
+    cut_lean_weight: float = 2.0
+    # Below this gray-level spread an image (or letter) holds no ink, only paper.
+    min_contrast: int = 24
+    # Empty border kept around a letter's ink, as a share of its longer side.
+    letter_margin: float = 0.08
+    # Ink components below this share of a letter's ink are specks and do not stretch its bounding box.
+    letter_speck_share: float = 0.02
+
+
+@dataclass(frozen=True)
 class Config:
     """Every default of the pipeline; override with dataclasses.replace or Config.with_(...)."""
 
@@ -102,6 +135,7 @@ class Config:
     # How many top labels predict() reports.
     top_k: int = 5
     limits: Limits = field(default_factory=Limits)
+    segmentation: SegmentationTuning = field(default_factory=SegmentationTuning)
 
     def with_(self, **changes) -> "Config":
         """Return a copy with the given fields changed, ignoring None values."""
