@@ -13,6 +13,7 @@ BOX_COLORS = ((59, 111, 216), (230, 120, 30), (40, 160, 90), (200, 50, 120), (12
 
 # Raw gradients speckle pixel by pixel; a small blur shows the regions that matter.
 SALIENCY_BLUR = 5
+LETTER_GHOST = 0.3
 
 _PROBES: dict[object, tuple] = {}
 
@@ -108,7 +109,9 @@ def heat_overlay(letter: np.ndarray, heat: np.ndarray) -> np.ndarray:
     """A letter in gray with a 0..1 heat map laid over it in color, as RGB."""
     colored = cv2.applyColorMap((np.clip(heat, 0, 1) * WHITE).astype(np.uint8), cv2.COLORMAP_INFERNO)
     colored = cv2.cvtColor(colored, cv2.COLOR_BGR2RGB)
-    base = cv2.cvtColor(letter, cv2.COLOR_GRAY2RGB)
+    # The letter is faded to a light ghost so the heat, not the ink, is what the eye lands on.
+    faded = (WHITE - (WHITE - letter.astype(np.float32)) * LETTER_GHOST).astype(np.uint8)
+    base = cv2.cvtColor(faded, cv2.COLOR_GRAY2RGB)
     weight = np.clip(heat, 0, 1)[..., None]
     return (base * (1 - weight) + colored * weight).astype(np.uint8)
 

@@ -14,8 +14,8 @@ WRONG_RED = "#d0453b"
 INK = "#1d2433"
 CURVE_HEIGHT = 220
 PROTOCOL_BAR_STEP = 40
-# Counts above this sit on a dark blue cell, where white text reads better.
-DARK_CELL_COUNT = 8
+# Cells beyond this share of their color's range are dark enough that white text reads better.
+DARK_CELL_SHARE = 0.5
 
 
 def top_k_chart(top: list[tuple[str, float]]) -> alt.Chart:
@@ -36,21 +36,27 @@ def top_k_chart(top: list[tuple[str, float]]) -> alt.Chart:
 
 
 def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
-    """A clickable confusion-matrix heatmap; off-diagonal counts (the mistakes) are drawn in red."""
+    """A clickable confusion-matrix heatmap: right answers in blue, mistakes in red, both darker when more."""
     df = pd.DataFrame(pairs)
-    df["kind"] = ["right" if r["true"] == r["pred"] else "wrong" for r in pairs]
+    right = df["true"] == df["pred"]
+    # One signed field on a diverging scale keeps a single clickable layer: + right answers, - mistakes.
+    df["signed"] = df["count"].where(right, -df["count"])
+    most_right = max(int(df.loc[right, "count"].max()), 1)
+    most_wrong = max(int(df.loc[~right, "count"].max()), 1)
+    df["dark"] = (df["signed"] > most_right * DARK_CELL_SHARE) | (df["signed"] < -most_wrong * DARK_CELL_SHARE)
     select = alt.selection_point(name=CONFUSION_SELECTION, fields=["true", "pred"], on="click", clear="dblclick")
     side = CELL_PIXELS * len(labels)
     base = alt.Chart(df).encode(
-        x=alt.X("pred:N", sort=labels, title="read as", axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False)),
+        x=alt.X("pred:N", sort=labels, title="read as",
+                axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False)),
         y=alt.Y("true:N", sort=labels, title="true letter", axis=alt.Axis(labelFontSize=13, labelOverlap=False)),
     )
-    right = alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None)
     cells = (
         base.mark_rect(stroke="#ffffff", strokeWidth=1, cursor="pointer")
         .encode(
-            color=alt.condition("datum.kind == 'wrong' && datum.count > 0", alt.value(WRONG_RED), right),
-            opacity=alt.condition(select, alt.value(1.0), alt.value(0.35)),
+            color=alt.Color("signed:Q", legend=None,
+                            scale=alt.Scale(scheme="redblue", domain=[-most_wrong, most_right], domainMid=0)),
+            opacity=alt.condition(select, alt.value(1.0), alt.value(0.3)),
             tooltip=["true", alt.Tooltip("pred", title="read as"), "count"],
         )
         .add_params(select)
@@ -58,8 +64,7 @@ def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
     # Empty cells stay blank: a grid of zeros hides the few numbers that matter.
     counts = base.transform_filter("datum.count > 0").mark_text(fontSize=11, cursor="pointer").encode(
         text="count:Q",
-        color=alt.condition(f"datum.kind == 'wrong' || datum.count > {DARK_CELL_COUNT}",
-                            alt.value("#ffffff"), alt.value(INK)),
+        color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value(INK)),
     )
     return (cells + counts).properties(width=side, height=side)
 

@@ -78,7 +78,7 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         st.success("No mistakes at all on these test letters.", icon=":material/celebration:")
         return
     if true == pred:
-        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see mistakes.")
+        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see its mistakes.")
         return
     found = review.mistakes_for(result.report, true, pred)
     how = "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
@@ -102,7 +102,7 @@ def confusion_section() -> None:
     if result is None:
         return
     st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
-               "red cells are mistakes.")
+               "blue cells are right answers, red ones mistakes, darker when there are more.")
     left, right = st.columns([3, 2], gap="large")
     with left:
         event = st.altair_chart(
