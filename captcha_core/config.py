@@ -50,10 +50,16 @@ class SegmentationTuning:
     merge_overlap: float = 0.5
     # Both pieces taller than this share of the text height are two letters, however much they overlap.
     letter_height_fraction: float = 0.75
+    # A blob is never cut into characters narrower than this share of its height: real touching pairs
+    # give 0.45 and up (really-simple-captcha), so narrower parts mean the expected count is wrong,
+    # as with ten-letter labels on four-letter images, and the captcha should fail rather than be forced.
+    min_char_aspect: float = 0.4
     # A cut is sought this share of a character's width either side of its ideal position.
     cut_window: float = 0.35
     # Weight of the distance from the ideal position against the ink crossed, when choosing a cut column.
     cut_distance_weight: float = 5.0
+    # Columns, the lowest of the projection profile near each ideal cut, from which a leaning cut path is tried.
+    cut_candidates: int = 3
     # Per-row cost of a cut path leaning away from its starting column, in the same units.
     cut_lean_weight: float = 2.0
     # Below this gray-level spread an image (or letter) holds no ink, only paper.

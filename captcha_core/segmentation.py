@@ -317,22 +317,24 @@ def _same_character(a: _Piece, b: _Piece, tall: float, tuning) -> bool:
 
 def _split_to_count(pieces: list[_Piece], darkness: np.ndarray, target: int, tuning) -> list[_Piece]:
     """Cut wide blobs so the total reaches the target, each blob getting characters by its width."""
-    counts = _characters_per_piece([p.width for p in pieces], target)
+    narrowest = [tuning.min_char_aspect * p.height for p in pieces]
+    counts = _characters_per_piece([p.width for p in pieces], narrowest, target)
     out = []
     for piece, count in zip(pieces, counts):
         out.extend(_cut_piece(piece, darkness, count, tuning) if count > 1 else [piece])
     return _left_to_right(out)
 
 
-def _characters_per_piece(widths: list[int], target: int) -> list[int]:
+def _characters_per_piece(widths: list[int], narrowest: list[float], target: int) -> list[int]:
     """Hand out extra characters one at a time to the blob whose characters would otherwise be widest.
 
-    This is the highest-averages rule: a blob twice as wide as its neighbours gets two characters
-    whatever the absolute sizes, and a blob can never get more characters than it has columns.
+    So a blob twice as wide as its neighbours gets two characters whatever the absolute sizes. A blob
+    never gets so many that its characters would be narrower than `narrowest`; the count then stays
+    short, so a wrong label fails instead of being forced.
     """
     counts = [1] * len(widths)
     while sum(counts) < target:
-        shares = [w / c if c < w else 0.0 for w, c in zip(widths, counts)]
+        shares = [w / c if w / (c + 1) >= floor else 0.0 for w, c, floor in zip(widths, counts, narrowest)]
         best = int(np.argmax(shares))
         if shares[best] == 0.0:
             break
@@ -353,24 +355,12 @@ def _cut_piece(piece: _Piece, darkness: np.ndarray, count: int, tuning) -> list[
     """Cut a blob holding `count` characters along the palest paths near the even cut positions."""
     x, y, width, height = piece.box
     cost = darkness[y : y + height, x : x + width] * piece.mask
-    peak = max(float(cost.sum(axis=0).max()), 1.0)
     columns = np.arange(width)
-    left_edge = np.zeros(height, int)
+    left_edge = np.zeros(height, int)  # per row, the first column of the part being cut off
     parts = []
     start = 0
     for remaining in range(count, 1, -1):
-        # Re-centre on what is left, so one wide letter early on does not push every later cut.
-        share = (width - start) / remaining
-        ideal = start + share
-        reach = max(1.0, tuning.cut_window * share)
-        lo = max(start + 1, int(np.floor(ideal - reach)))
-        hi = max(lo, min(width - remaining + 1, int(np.ceil(ideal + reach))))
-        scored = []
-        for anchor in range(lo, hi + 1):
-            path = _cut_path(cost, anchor, reach, share, left_edge, tuning)
-            crossed = float(cost[np.arange(height), np.minimum(path, width - 1)].sum())
-            scored.append((crossed / peak + tuning.cut_distance_weight * abs(anchor - ideal) / share, anchor, path))
-        _, start, path = min(scored, key=lambda item: item[:2])
+        start, path = _best_cut(cost, start, remaining, left_edge, tuning)
         parts.append((columns[None, :] >= left_edge[:, None]) & (columns[None, :] < path[:, None]))
         left_edge = path
     parts.append(columns[None, :] >= left_edge[:, None])
@@ -378,33 +368,76 @@ def _cut_piece(piece: _Piece, darkness: np.ndarray, count: int, tuning) -> list[
     return [p for p in pieces if p is not None]
 
 
-def _cut_path(cost: np.ndarray, anchor: int, reach: float, share: float, left_edge: np.ndarray, tuning) -> np.ndarray:
-    """Top-to-bottom cut, one column per row, that may lean to slip between slanted letters.
+def _best_cut(cost: np.ndarray, start: int, remaining: int, left_edge: np.ndarray, tuning) -> tuple[int, np.ndarray]:
+    """The next cut of a blob: anchored at a profile minimum near the ideal column, then free to lean."""
+    height, width = cost.shape
+    profile = cost.sum(axis=0)
+    peak = max(float(profile.max()), 1.0)
+    # Re-centre on what is left, so one wide letter early on does not push every later cut.
+    share = (width - start) / remaining
+    ideal = start + share
+    reach = max(1.0, tuning.cut_window * share)
+    lo = max(start + 1, int(np.floor(ideal - reach)))
+    hi = max(lo, min(width - remaining + 1, int(np.ceil(ideal + reach))))
+    anchors = _profile_minima(profile, lo, hi, ideal, share, peak, tuning)
+    paths = _cut_paths(cost, anchors, reach, share, left_edge, tuning)
+    crossed = cost[np.arange(height)[None, :], np.minimum(paths, width - 1)].sum(axis=1)
+    scores = crossed / peak + tuning.cut_distance_weight * np.abs(anchors - ideal) / share
+    best = int(np.argmin(scores))
+    return int(anchors[best]), paths[best]
 
-    Dynamic programming over rows: each step moves at most one column, crossing ink costs its
-    darkness and straying from the anchor costs as it does when choosing the anchor. The cut stays
-    strictly right of the previous cut so the parts never overlap. The path lists, for each row,
-    the first column that belongs to the right-hand part.
+
+def _profile_minima(
+    profile: np.ndarray, lo: int, hi: int, ideal: float, share: float, peak: float, tuning
+) -> np.ndarray:
+    """The few columns between lo and hi where a straight cut crosses least ink, near the ideal spot."""
+    columns = np.arange(lo, hi + 1)
+    straight = profile[np.minimum(columns, len(profile) - 1)] / peak
+    straight = straight + tuning.cut_distance_weight * np.abs(columns - ideal) / share
+    return columns[np.argsort(straight, kind="stable")[: tuning.cut_candidates]]
+
+
+def _cut_paths(
+    cost: np.ndarray, anchors: np.ndarray, reach: float, share: float, left_edge: np.ndarray, tuning
+) -> np.ndarray:
+    """Top-to-bottom cuts, one column per row, that may lean to slip between slanted letters.
+
+    Dynamic programming over rows, for all anchors at once: each step moves at most one column,
+    crossing ink costs its darkness and leaving the anchor costs in proportion. A cut stays within
+    reach of its anchor and strictly right of the previous cut, so parts never overlap. Each path
+    lists, per row, the first column of the right-hand part.
     """
     height, width = cost.shape
     columns = np.arange(width)
-    allowed = (np.abs(columns - anchor) <= reach)[None, :] & (columns[None, :] > left_edge[:, None])
-    step_cost = cost + tuning.cut_lean_weight * np.abs(columns - anchor)[None, :] / share
-    # Forbidden cells get a cost no real path reaches, rather than infinity, so a path always exists.
-    step_cost[~allowed] = height * (1 + tuning.cut_lean_weight * width)
-    total = step_cost[0].copy()
-    came_from = np.zeros((height, width), int)
+    distance = np.abs(columns[None, :] - anchors[:, None])
+    lean = tuning.cut_lean_weight * distance / share
+    near_anchor = distance <= reach
+    # Forbidden cells cost more than any allowed path, rather than infinity, so a path always exists.
+    forbidden = height * (1 + tuning.cut_lean_weight * width)
+
+    def step(row: int) -> np.ndarray:
+        out = cost[row][None, :] + lean
+        out[~(near_anchor & (columns > left_edge[row])[None, :])] = forbidden
+        return out
+
+    total = step(0)
+    moves = np.zeros((height, len(anchors), width), np.int8)
     for row in range(1, height):
-        options = np.stack([np.roll(total, 1), total, np.roll(total, -1)])
-        options[0, 0] = options[2, -1] = np.inf  # np.roll wraps around; forbid those moves
-        best = np.argmin(options, axis=0)
-        came_from[row] = columns + best - 1
-        total = options[best, columns] + step_cost[row]
-    path = np.empty(height, int)
-    path[-1] = int(np.argmin(total))
+        from_left = np.full_like(total, np.inf)
+        from_left[:, 1:] = total[:, :-1]
+        from_right = np.full_like(total, np.inf)
+        from_right[:, :-1] = total[:, 1:]
+        best = total.copy()
+        for move, option in ((-1, from_left), (1, from_right)):
+            better = option < best
+            best[better] = option[better]
+            moves[row][better] = move
+        total = best + step(row)
+    paths = np.empty((len(anchors), height), int)
+    paths[:, -1] = np.argmin(total, axis=1)
     for row in range(height - 1, 0, -1):
-        path[row - 1] = came_from[row, path[row]]
-    return np.minimum(np.maximum(path, left_edge + 1), width)
+        paths[:, row - 1] = paths[:, row] + moves[row, np.arange(len(anchors)), paths[:, row]]
+    return np.minimum(np.maximum(paths, left_edge[None, :] + 1), width)
 
 
 def _merge_to_count(pieces: list[_Piece], target: int) -> list[_Piece]:
@@ -421,16 +454,15 @@ def _crops(oriented: np.ndarray, raw_ink: np.ndarray, pieces: list[_Piece], size
     if not pieces:
         return _no_crops(size)
     paper = np.uint8(np.median(oriented[~raw_ink])) if (~raw_ink).any() else np.uint8(PAPER)
-    masks = [_placed(p, oriented.shape) for p in pieces]
-    everything = np.logical_or.reduce(masks)
     rows, cols = oriented.shape
     halo_kernel = np.ones((2 * HALO + 1, 2 * HALO + 1), np.uint8)
     crops = []
-    for piece, own in zip(pieces, masks):
-        # The halo keeps the anti-aliased rim that Otsu put on the paper side.
-        # Only paper-side pixels are added, so ink the cleaning removed (lines, stubs) stays out.
+    for piece in pieces:
+        own = _placed(piece, oriented.shape)
+        # The halo brings back the anti-aliased rim that Otsu put on the paper side. It adds no ink
+        # pixels, so neighbours' strokes and whatever the cleaning removed (lines, stubs) stay out.
         halo = cv2.dilate(own.astype(np.uint8), halo_kernel).astype(bool) & ~raw_ink
-        letter = np.where((own | halo) & ~(everything & ~own), oriented, paper)
+        letter = np.where(own | halo, oriented, paper)
         x, y, w, h = piece.box
         letter = letter[max(y - HALO, 0) : min(y + h + HALO, rows), max(x - HALO, 0) : min(x + w + HALO, cols)]
         # A paper frame, so the polarity check sees background on every edge even for a tight box.

@@ -212,6 +212,13 @@ def test_noise_line_crops_look_like_the_clean_ones():
         assert np.mean(cv2.dilate(noisy_ink.astype(np.uint8), near)[clean_ink]) > 0.98
 
 
+def test_a_count_far_above_the_letters_is_not_forced():
+    # Ten labels on four well separated letters: cutting each letter in three would be a lie.
+    image, _ = draw_captcha("kbsb")
+    result = segment_captcha(image, expected=10)
+    assert not result.ok and len(result.boxes) < 10 and result.pieces_found == 4
+
+
 def test_max_segments_caps_the_number_of_pieces():
     image, _ = draw_captcha("abcdefghkm", gap=8)
     config = dataclasses.replace(DEFAULT, limits=dataclasses.replace(DEFAULT.limits, max_segments=5))
