@@ -133,3 +133,24 @@ def test_an_explicit_model_is_never_overridden(easy_dataset):
     for kind in ("cnn", "sequence", "forest"):
         config, choice = resolve_model(failing, DEFAULT.with_(model=kind))
         assert config.model == kind and choice is None
+
+
+def test_the_choice_travels_in_the_metadata(tiny_training, easy_dataset):
+    import dataclasses
+
+    from captcha_core.persistence import build_metadata
+
+    _, choice = resolve_model(easy_dataset, tiny_training.config.with_(model="auto"))
+    result = dataclasses.replace(tiny_training, choice=choice)
+    metadata = build_metadata(result, easy_dataset, result.config)
+    assert metadata["model_kind"] == "cnn" and metadata["model_choice"]["chosen"] == "cnn"
+    assert set(metadata["model_choice"]) == {"chosen", "yield", "threshold", "reason"}
+    assert build_metadata(tiny_training, easy_dataset, tiny_training.config)["model_choice"] is None
+
+
+def test_cli_offers_auto_by_default_and_every_kind():
+    from captcha_core.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--out", "x"]).model == "auto"
+    assert parser.parse_args(["train", "--out", "x", "--model", "sequence"]).model == "sequence"
