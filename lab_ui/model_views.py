@@ -32,7 +32,8 @@ def describe_model(entry) -> str:
         return f"{entry.name} (damaged)"
     accuracy = meta.get("metrics", {}).get("letter_accuracy")
     score = f" · {accuracy:.0%} letters" if isinstance(accuracy, (int, float)) else ""
-    return f"{entry.name} · {meta.get('model_kind', '?')}{score} · {meta.get('created', '')[:16].replace('T', ' ')}"
+    created = meta.get("created", "")[: len("YYYY-MM-DDTHH:MM")].replace("T", " ")
+    return f"{entry.name} · {meta.get('model_kind', '?')}{score} · {created}"
 
 
 def pick_model(key: str) -> str | None:

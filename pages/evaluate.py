@@ -9,6 +9,7 @@ from lab_ui import model_views as views
 
 GALLERY_MAX = 24
 SCORE_COLUMNS = ("precision", "recall", "f1")
+PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
 TABLE_ROW_PIXELS = 35
 # Column widths that fit the five columns in the left part of a 1280-px-wide page.
@@ -124,7 +125,7 @@ def per_class_section() -> None:
     left, right = st.columns([3, 2], gap="large")
     table = pd.DataFrame(per_class).rename(columns={"label": "letter"})
     for column in SCORE_COLUMNS:
-        table[column] = table[column] * 100
+        table[column] = table[column] * PERCENT
     score = st.column_config.ProgressColumn
     left.dataframe(
         table,
@@ -132,9 +133,9 @@ def per_class_section() -> None:
         height=TABLE_ROW_PIXELS * (len(table) + 1) + TABLE_ROW_PIXELS // 2,
         column_config={
             "letter": st.column_config.TextColumn("letter", width=LETTER_COLUMN_PIXELS),
-            "precision": score("precision", format="%.0f%%", min_value=0, max_value=100, width=SCORE_COLUMN_PIXELS),
-            "recall": score("recall", format="%.0f%%", min_value=0, max_value=100, width=SCORE_COLUMN_PIXELS),
-            "f1": score("F1", format="%.0f%%", min_value=0, max_value=100, width=SCORE_COLUMN_PIXELS),
+            "precision": score("precision", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),
+            "recall": score("recall", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),
+            "f1": score("F1", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),
             "support": st.column_config.NumberColumn("test letters", width=SUPPORT_COLUMN_PIXELS),
         },
     )
@@ -172,7 +173,7 @@ def protocol_section() -> None:
     left, right = st.columns([2, 3], gap="large")
     left.metric("Honest test accuracy", views.percent(result.honest))
     left.metric("Leaky (seed) test accuracy", views.percent(result.leaky),
-                delta=f"{(result.leaky - result.honest) * 100:+.1f} points", delta_color="inverse")
+                delta=f"{(result.leaky - result.honest) * PERCENT:+.1f} points", delta_color="inverse")
     right.altair_chart(charts.protocol_chart(result.honest, result.leaky), width="stretch")
     right.caption(f"{result.duplicated_test_letters} of the leaky protocol's {result.leaky_test_letters} test letters "
                   "were exact copies of training letters.")

@@ -18,8 +18,9 @@ CANVAS_SIDE = 240
 LETTER_PREVIEW = 96
 CANVAS_STROKE = 18
 BIG_TEXT_REM = 3.2
-LETTER_TEXT_REM = 2.2
 GOOD_GREEN = "#2a9d5b"
+# Above an even chance the drawing is shown in green: the model prefers this letter to all others together.
+SURE_ENOUGH = 0.5
 BAD_RED = charts.WRONG_RED
 INK = charts.INK
 # Wide enough to read a captcha at a glance, narrow enough to sit beside its letters.
@@ -155,7 +156,7 @@ def draw_tab() -> None:
 
 def confidence_color(confidence: float) -> str:
     """Green when the model is sure, red when it is guessing."""
-    return GOOD_GREEN if confidence >= 0.5 else BAD_RED
+    return GOOD_GREEN if confidence >= SURE_ENOUGH else BAD_RED
 
 
 def sample_settings() -> tuple[str, int, str]:
