@@ -65,7 +65,7 @@ def curve(history: dict[str, list[float]], metric: str) -> alt.Chart | None:
         alt.Chart(frame, title=metric, height=CURVE_HEIGHT)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1), scale=alt.Scale(domainMin=1)),
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(domainMin=1)),
             y=alt.Y("value:Q", title=metric, scale=y_scale),
             color=alt.Color("split:N", scale=colours, legend=alt.Legend(title=None)),
             tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".3f")],

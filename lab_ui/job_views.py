@@ -24,6 +24,7 @@ PHASE_TEXT = {
     "done": "Scoring the held-out test split",
     "saving": "Saving the model to the registry",
 }
+FOREST_TEXT = "Growing the random forest: it trains in one go, so there are no epochs to count"
 
 
 SECONDS_PER_MINUTE = 60
@@ -96,7 +97,8 @@ def render_job(snap: jobs.JobState) -> None:
         st.error(f"Training {snap.name!r} failed: {snap.message}", icon=":material/error:")
     elif snap.status == jobs.CANCELLED:
         st.info(snap.message, icon=":material/stop_circle:")
-    if snap.history:
+    # A forest has no epochs: its one accuracy is in the outcome line, not worth a chart.
+    if snap.history and snap.model_kind != "forest":
         training_curves(snap.history)
 
 
@@ -107,6 +109,8 @@ def progress_text(snap: jobs.JobState) -> str:
     if snap.phase == "training" and snap.steps:
         eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
         return f"Epoch {snap.epoch}/{snap.epochs} · step {snap.step}/{snap.steps}{eta}"
+    if snap.phase == "preparing" and snap.model_kind == "forest":
+        return FOREST_TEXT
     return PHASE_TEXT.get(snap.phase, "Working...")
 
 
@@ -172,7 +176,10 @@ def registry_frame(entries) -> pd.DataFrame:
                 "created": meta.get("created", "")[:19].replace("T", " "),
             }
         )
-    return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
+    frame = pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
+    # Nullable integers, so a forest's missing epoch count shows as a blank rather than "None".
+    frame["epochs"] = frame["epochs"].astype("Int64")
+    return frame
 
 
 REGISTRY_COLUMNS = {
