@@ -38,3 +38,17 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert len(frame) >= 2
     assert at.get("vega_lite_chart"), "the confusion matrix and curves are drawn"
     assert "its own test split" in all_text(at)
+
+
+def test_the_protocol_comparison_shows_both_scores(with_model, monkeypatch):
+    from captcha_core import review
+
+    fake = review.ProtocolComparison(honest=0.4, leaky=0.6, honest_test_letters=160, leaky_test_letters=380,
+                                     duplicated_test_letters=290)
+    monkeypatch.setattr(review, "compare_protocols", lambda config: fake)
+    at = open_page(PAGE)
+    at.button(key="compare_protocols").click().run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Honest test accuracy"] == "40.0%" and shown["Leaky (seed) test accuracy"] == "60.0%"
+    assert "290 of the leaky protocol's 380 test letters" in all_text(at)
