@@ -1,12 +1,10 @@
-"""The blog's recipe as the blog describes it: a reference to measure against, never part of the product.
-
-Faithful on purpose: letters read one file at a time with cv2.imread, bootstrap before the split (so copies
-of a letter land in train and test), one-hot labels, the seed CNN on raw 0..255 pixels, adam, batch 32,
-numpy arrays to fit, model.predict once per letter. Two changes only, both because the post cannot run
-as printed: the Flatten it forgot, and OneHotEncoder(sparse_output=False) for the removed sparse=.
-The post also says "we need to shuffle" yet prints a permutation of np.arange; we shuffle, since an
-unshuffled class-sorted list would put whole letters only in its test third and the post reports 96%.
-"""
+"""The blog's recipe as the blog describes it: a reference to measure against, never part of the product."""
+# Faithful on purpose: letters read one file at a time with cv2.imread, bootstrap before the split (so copies
+# of a letter land in train and test), one-hot labels, the seed CNN on raw 0..255 pixels, adam, batch 32,
+# numpy arrays to fit, model.predict once per letter. Two changes only, both because the post cannot run
+# as printed: the Flatten it forgot, and OneHotEncoder(sparse_output=False) for the removed sparse=.
+# The post says "we need to shuffle" yet prints a permutation of np.arange; we shuffle, because an
+# unshuffled class-sorted list puts whole classes only in its test third, and the post reports 96%.
 from __future__ import annotations
 
 import argparse

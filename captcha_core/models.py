@@ -74,6 +74,8 @@ class CnnClassifier:
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
+        # Adam's slots would otherwise be created inside the first traced step, which makes tracing slower.
+        self.model_.optimizer.build(self.model_.trainable_variables)
         train = self._pipeline(images, y, shuffle=True)
         val = None
         if val_images is not None and len(val_images):
@@ -122,7 +124,9 @@ def predict_function(model) -> Callable[[np.ndarray], np.ndarray]:
         def run(images: np.ndarray) -> np.ndarray:
             if len(images) == 0:
                 return np.zeros((0, model.output_shape[-1]), np.float32)
-            return infer(tf.constant(as_batch(images))).numpy()
+            # Chunks bound memory: conv1's output is 288 kB per letter, so 10,000 letters at once took 3 GB.
+            step = DEFAULT.predict_batch_size
+            return np.concatenate([infer(tf.constant(as_batch(images[i : i + step]))).numpy() for i in range(0, len(images), step)])
 
         _COMPILED[key] = run
     return _COMPILED[key]
