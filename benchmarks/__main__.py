@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         "datasets": datasets,
         "dashboard": dashboard,
     }
-    results["targets"] = check_targets(datasets[0], dashboard)
+    results["targets"] = check_targets(datasets, dashboard)
     for run in datasets:
         run["product"].pop("model_dir", None)
         run["product"].pop("fresh_dir", None)

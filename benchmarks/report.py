@@ -10,8 +10,9 @@ from .common import TARGETS
 README_MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 
 
-def check_targets(builtin: dict, dashboard: dict | None) -> list[dict]:
-    """Each target with the measured value, whether it is met, and by how much."""
+def check_targets(runs: list[dict], dashboard: dict | None) -> list[dict]:
+    """Each target with the measured value, whether it is met, and by how much; speed targets on the built-in data."""
+    builtin = runs[0]
     product, seed, solving = builtin["product"], builtin["seed"], builtin["solving"]
     training = product["seconds"]["training"]
     speedup = seed["seconds"]["training"] / training
@@ -19,7 +20,8 @@ def check_targets(builtin: dict, dashboard: dict | None) -> list[dict]:
         product["fresh"]["letter_accuracy"] >= seed["fresh"]["letter_accuracy"]
         and product["fresh"]["captcha_accuracy"] >= seed["fresh"]["captcha_accuracy"]
     )
-    peak = product["training_peak_rss_mb"] or product["process_peak_rss_mb"]
+    # Memory is a limit for any data a class brings, so the largest data set measured decides it.
+    peak = max((r["product"]["training_peak_rss_mb"] or r["product"]["process_peak_rss_mb"], r["label"]) for r in runs)
     rows = [
         _at_most("default training (10 epochs, ~2,090 letters)", training, TARGETS["training_seconds"], "s"),
         _at_least("training speed-up vs the seed recipe", speedup, TARGETS["training_speedup_vs_seed"], "x"),
@@ -32,7 +34,7 @@ def check_targets(builtin: dict, dashboard: dict | None) -> list[dict]:
         },
         _at_most("solve one 4-letter captcha, p50", solving["single"]["p50_ms"], TARGETS["solve_p50_ms"], "ms"),
         _at_least("batch solving", solving["batch"]["captchas_per_second"], TARGETS["batch_captchas_per_second"], "captchas/s"),
-        _at_most("peak RSS during training", peak, TARGETS["training_peak_rss_mb"], "MB"),
+        _at_most(f"peak RSS during training ({peak[1]})", peak[0], TARGETS["training_peak_rss_mb"], "MB"),
     ]
     start = (dashboard or {}).get("start", {})
     if "ratio" in start:
@@ -47,16 +49,20 @@ def check_targets(builtin: dict, dashboard: dict | None) -> list[dict]:
     return rows
 
 
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _at_most(name: str, value: float, limit: float, unit: str) -> dict:
     met = value <= limit
     how = f"{(limit - value) / limit:.0%} under" if met else f"{(value - limit) / limit:.0%} over"
-    return {"target": f"{name} <= {limit:g} {unit}", "value": f"{value:.3g} {unit}", "met": met, "margin": how}
+    return {"target": f"{name} <= {limit:g} {unit}", "value": f"{_num(value)} {unit}", "met": met, "margin": how}
 
 
 def _at_least(name: str, value: float, limit: float, unit: str) -> dict:
     met = value >= limit
     how = f"{(value - limit) / limit:.0%} over" if met else f"{(limit - value) / limit:.0%} short"
-    return {"target": f"{name} >= {limit:g} {unit}", "value": f"{value:.3g} {unit}", "met": met, "margin": how}
+    return {"target": f"{name} >= {limit:g} {unit}", "value": f"{_num(value)} {unit}", "met": met, "margin": how}
 
 
 def _missing(name: str, why: str) -> dict:
@@ -154,7 +160,7 @@ def markdown(results: dict) -> str:
         "",
         *dashboard_lines(results.get("dashboard")),
         "",
-        "Targets (built-in data):",
+        "Targets (speed and accuracy on the built-in data, memory on the largest data set):",
         "",
         *target_lines(results["targets"]),
         "",
