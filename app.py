@@ -1,14 +1,18 @@
-"""Captcha Lab: the dashboard's entry point. It only builds the navigation; pages live in pages/."""
+"""Captcha Lab: the dashboard's entry point. It only builds the navigation.
+
+The pages live in views/, not pages/: Streamlit auto-lists a pages/ folder, and a direct link opened
+before any session ran this script would show that list instead of our navigation.
+"""
 import streamlit as st
 
 st.set_page_config(page_title="Captcha Lab", page_icon=":material/pattern:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/grid_on:"),
-    st.Page("pages/playground.py", title="Playground", icon=":material/draw:"),
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("views/evaluate.py", title="Evaluate", icon=":material/grid_on:"),
+    st.Page("views/playground.py", title="Playground", icon=":material/draw:"),
 ]
 
 st.navigation(PAGES).run()

@@ -85,9 +85,9 @@ def time_to_title(browser, script: str, title: str, home: Path) -> float:
 
 def measure_start(browser, runs: int, work: Path) -> dict:
     """Median start-to-first-page of the app and of a hello-world app, alternated so load drifts hit both."""
-    title = page_title(ROOT / "pages" / "home.py")
+    title = page_title(ROOT / "views" / "home.py")
     if not title:
-        return {"missing": "pages/home.py has no st.title to wait for"}
+        return {"missing": "views/home.py has no st.title to wait for"}
     hello = work / "hello_app.py"
     hello.write_text(f'import streamlit as st\n\nst.title("{HELLO_TITLE}")\n')
     home = work / "dashboard_home"
@@ -102,14 +102,14 @@ def measure_start(browser, runs: int, work: Path) -> dict:
 def playground_ready(source: str) -> str | None:
     """Why the playground cannot be measured yet, or None when it has the widgets we drive."""
     if SAMPLE_BUTTON not in source or SAMPLE_TAB not in source or "never seen in training" not in source:
-        return f"pages/playground.py has no {SAMPLE_TAB!r} tab with a {SAMPLE_BUTTON!r} button yet"
+        return f"views/playground.py has no {SAMPLE_TAB!r} tab with a {SAMPLE_BUTTON!r} button yet"
     return None
 
 
 def measure_playground(browser, runs: int, model_dir: str, work: Path) -> dict:
     """Click "New random captcha" in the Playground and time until the model's reading of the new captcha shows."""
-    page_file = ROOT / "pages" / "playground.py"
-    missing = playground_ready(page_file.read_text()) if page_file.exists() else "pages/playground.py does not exist"
+    page_file = ROOT / "views" / "playground.py"
+    missing = playground_ready(page_file.read_text()) if page_file.exists() else "views/playground.py does not exist"
     if missing:
         return {"missing": missing}
     home = work / "playground_home"

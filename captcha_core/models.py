@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Callable
 
 import numpy as np
@@ -11,11 +12,21 @@ from .config import DEFAULT, Config
 MODEL_KINDS = ("cnn", "forest", "sequence")
 
 
-def configure_tensorflow() -> None:
-    """Import TensorFlow once with thread settings suited to a small CPU-only machine."""
-    import tensorflow as tf
+_TF_IMPORT_LOCK = threading.Lock()
 
-    if not getattr(configure_tensorflow, "done", False):
+
+def configure_tensorflow() -> None:
+    """Import TensorFlow and Keras once, under a lock, with thread settings suited to a small CPU-only machine.
+
+    Two threads importing Keras at once (the dashboard warms it up in the background while a student
+    may already press Train) can see a half-initialised module; every TensorFlow user calls this first.
+    """
+    with _TF_IMPORT_LOCK:
+        if getattr(configure_tensorflow, "done", False):
+            return
+        import keras  # noqa: F401  (imported here so no thread ever sees it half-initialised)
+        import tensorflow as tf
+
         cores = os.cpu_count() or 1
         try:
             # Both pools sized to the cores: more threads than cores only adds context switches.
@@ -60,9 +71,9 @@ class CnnClassifier:
 
     def fit(self, images, labels, val_images=None, val_labels=None, callbacks=(), classes=None) -> "CnnClassifier":
         """Train on (N, S, S) uint8 letters and string labels; validation data is optional."""
+        configure_tensorflow()
         import keras
 
-        configure_tensorflow()
         keras.utils.set_random_seed(self.config.seed)
         self.classes_ = np.asarray(classes if classes is not None else np.unique(labels))
         lookup = {c: i for i, c in enumerate(self.classes_.tolist())}

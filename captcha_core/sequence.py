@@ -143,9 +143,9 @@ class SequenceClassifier:
 
     def fit(self, images, texts, val_images=None, val_texts=None, callbacks=(), classes=None) -> "SequenceClassifier":
         """Train on grayscale captchas of any size and their texts; validation drives early stopping."""
+        configure_tensorflow()
         import keras
 
-        configure_tensorflow()
         keras.utils.set_random_seed(self.config.seed)
         texts = [str(t) for t in texts]
         self.classes_ = list(classes) if classes is not None else sorted(set("".join(texts)))

@@ -69,6 +69,9 @@ class TrainResult:
 
 def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, cancel: threading.Event | None):
     """A Keras callback that reports progress every batch and stops training when `cancel` is set."""
+    from .models import configure_tensorflow
+
+    configure_tensorflow()
     import keras
 
     class ProgressCallback(keras.callbacks.Callback):

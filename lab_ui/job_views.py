@@ -14,8 +14,8 @@ from captcha_core.persistence import ModelDamaged, model_zip_bytes
 from . import cache, graphs, jobs, state
 from .workspace import models_dir
 
-PLAYGROUND_PAGE = "pages/playground.py"
-EVALUATE_PAGE = "pages/evaluate.py"
+PLAYGROUND_PAGE = "views/playground.py"
+EVALUATE_PAGE = "views/evaluate.py"
 # Often enough that a 2-second epoch moves the bar visibly, rarely enough to leave the CPU to training.
 POLL_SECONDS = 1.0
 PHASE_TEXT = {

@@ -11,8 +11,8 @@ from captcha_core.persistence import ModelDamaged
 
 from . import cache, jobs, state
 
-HOME_PAGE = "pages/home.py"
-TRAIN_PAGE = "pages/train.py"
+HOME_PAGE = "views/home.py"
+TRAIN_PAGE = "views/train.py"
 # Letters are 60 px; shown 2x with square pixels they read clearly without blurring.
 PIXEL_ZOOM = 2
 

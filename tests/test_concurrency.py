@@ -20,7 +20,7 @@ TINY_CONFIG = DEFAULT.with_(generate_count=TINY_COUNT, epochs=1, difficulty="eas
 # Generous: TensorFlow's first import alone takes 15 s when the other developers keep both cores busy.
 TRAIN_TIMEOUT = 180
 SESSIONS = 2
-TRAIN_PAGE = "pages/train.py"
+TRAIN_PAGE = "views/train.py"
 
 
 @pytest.fixture

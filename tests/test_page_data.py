@@ -24,7 +24,7 @@ def data_page(tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["dataset_spec"] = dict(SMALL_SPEC)
     at.run()
-    return at.switch_page("pages/data.py").run()
+    return at.switch_page("views/data.py").run()
 
 
 def histograms(at) -> list:

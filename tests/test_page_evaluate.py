@@ -3,7 +3,7 @@ import pytest
 
 from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
 
-PAGE = "pages/evaluate.py"
+PAGE = "views/evaluate.py"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from captcha_core.imageio import image_to_png_bytes
 from captcha_core.prediction import Predictor
 from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
 
-PAGE = "pages/playground.py"
+PAGE = "views/playground.py"
 
 
 @pytest.fixture
@@ -83,5 +83,5 @@ def test_a_forest_model_is_read_but_has_no_layers_to_show(home, tmp_path_factory
     assert not at.exception, at.exception
     assert "Text: " in all_text(at)
     assert any("random forest" in info.value for info in at.info)
-    evaluate = open_page("pages/evaluate.py")
+    evaluate = open_page("views/evaluate.py")
     assert not evaluate.exception, evaluate.exception

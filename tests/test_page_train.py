@@ -34,7 +34,7 @@ def train_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["dataset_spec"] = dict(TINY_SPEC)
     at.run()
-    return at.switch_page("pages/train.py").run()
+    return at.switch_page("views/train.py").run()
 
 
 def test_first_visit_renders_settings_and_an_empty_registry(workspace):

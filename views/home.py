@@ -51,7 +51,7 @@ with launch:
     if st.button("Generate data and train", type="primary", icon=":material/play_arrow:", key="quick_start", disabled=busy):
         quick_start()
     st.page_link(job_views.PLAYGROUND_PAGE, label="Open the Playground", icon=":material/draw:")
-    st.page_link("pages/data.py", label="Or look at the data first", icon=":material/dataset:")
+    st.page_link("views/data.py", label="Or look at the data first", icon=":material/dataset:")
 
 with status:
     st.subheader(":material/info: Where you stand", anchor=False)

@@ -135,4 +135,4 @@ try:
     data_views.balance_section(dataset, state.training_config())
 except (DatasetError, ValueError) as exc:
     st.warning(f"This data cannot be split yet: {exc}", icon=":material/warning:")
-st.page_link("pages/train.py", label="Train a model on this data", icon=":material/model_training:")
+st.page_link("views/train.py", label="Train a model on this data", icon=":material/model_training:")

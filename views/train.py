@@ -65,7 +65,7 @@ def name_note(name: str) -> bool:
 st.title("Train", anchor=False)
 spec = state.dataset_spec()
 st.markdown(f":material/dataset: **Data:** {state.describe_spec(spec)}")
-st.page_link("pages/data.py", label="Change or inspect the data", icon=":material/dataset:")
+st.page_link("views/data.py", label="Change or inspect the data", icon=":material/dataset:")
 
 with st.container(border=True):
     settings_form()
