@@ -9,8 +9,9 @@ pytestmark = pytest.mark.skipif(
     not Path(loadtest.CHROMIUM).exists(), reason=f"{loadtest.CHROMIUM} is not installed (CI installs it)"
 )
 
-# The full minute the issue asks for.
-DURATION_SECONDS = loadtest.DURATION_SECONDS
+# 30 s, not the benchmark's full minute: on 2 shared cores opening 20 tabs alone takes 1-2 min, and the whole suite
+# must stay near 10 min. `python -m benchmarks.loadtest` runs the full minute.
+DURATION_SECONDS = 30.0
 
 
 def test_twenty_sessions_get_right_answers_and_the_server_survives(tmp_path):
@@ -23,5 +24,5 @@ def test_twenty_sessions_get_right_answers_and_the_server_survives(tmp_path):
     assert report["exception_elements"] == 0
     assert report["health_status_at_end"] == 200
     assert report["server_log_tracebacks"] == 0
-    # Bounded: the loops stopped by themselves soon after the clock ran out (one in-flight answer at most).
-    assert report["elapsed_seconds"] < DURATION_SECONDS + loadtest.ANSWER_TIMEOUT_MS / 1000 + loadtest.SETTLE_SECONDS * 10
+    # Bounded: the loops stopped by themselves once the clock ran out, with one request in flight at most.
+    assert report["elapsed_seconds"] < loadtest.worst_case_seconds(DURATION_SECONDS, loadtest.PACE_SECONDS)
