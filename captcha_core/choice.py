@@ -10,14 +10,18 @@ AUTO = "auto"
 
 
 def training_yield(dataset: Dataset, config: Config) -> float | None:
-    """Segmentation yield on the captchas outside the held-out test share, so the choice never looks at test data."""
-    if not dataset.is_captchas or dataset.segment_ok is None or not len(dataset.segment_ok):
+    """Share of clean cuts on the captchas outside the held-out test share, so the choice never looks at test data.
+
+    Clean means the ink fell into as many pieces as the label has characters. The plain yield is no
+    signal here: the cutter forces the expected count whenever it can, so it reads near 100% on any style.
+    """
+    if not dataset.is_captchas or dataset.clean_cut is None or not len(dataset.clean_cut):
         return None
     from .sequence import split_captchas
 
     split = split_captchas(len(dataset.texts), config)
     rows = np.concatenate([split.train, split.val])
-    return float(np.mean(dataset.segment_ok[rows]))
+    return float(np.mean(dataset.clean_cut[rows]))
 
 
 def resolve_model(dataset: Dataset, config: Config) -> tuple[Config, dict | None]:

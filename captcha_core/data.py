@@ -50,6 +50,7 @@ class Dataset:
     images: list[np.ndarray] = field(default_factory=list)  # per captcha, grayscale
     names: list[str] = field(default_factory=list)  # file name (or generated id) per captcha or letter
     segment_ok: np.ndarray | None = None  # per captcha: cut into the label's number of pieces
+    clean_cut: np.ndarray | None = None  # per captcha: its ink fell into that many pieces with no forced cut or merge
     boxes: list[list[tuple[int, int, int, int]]] = field(default_factory=list)  # per captcha
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) for inputs we left out
     source: str = ""
@@ -95,10 +96,11 @@ def from_captchas(
 ) -> Dataset:
     """Segment labelled captchas into letters, keeping the captcha index of every letter."""
     names = names or [f"{i:05d}_{text}" for i, (text, _) in enumerate(items)]
-    crops, labels, groups, ok, boxes = [], [], [], [], []
+    crops, labels, groups, ok, clean, boxes = [], [], [], [], [], []
     for index, (text, image) in enumerate(items):
         seg = segment_captcha(image, expected=len(text), config=config)
         ok.append(seg.ok)
+        clean.append(seg.pieces_found == len(text))
         boxes.append(seg.boxes)
         if seg.ok:
             crops.append(seg.crops)
@@ -117,6 +119,7 @@ def from_captchas(
         images=[im for _, im in items],
         names=list(names),
         segment_ok=np.array(ok, dtype=bool),
+        clean_cut=np.array(clean, dtype=bool),
         boxes=boxes,
         skipped=list(skipped or []),
         source=source,
