@@ -121,8 +121,6 @@ def test_auto_picks_cnn_when_segmentation_works(easy_dataset):
 
 @pytest.fixture(scope="module")
 def hard_dataset():
-    from captcha_core.data import generate_dataset
-
     return generate_dataset(DEFAULT.with_(difficulty="hard", generate_count=40))
 
 
