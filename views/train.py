@@ -14,7 +14,10 @@ EPOCH_RANGE = (1, 100)
 BATCH_SIZES = [16, 32, 64, 128, 256]
 LEARNING_RATE_RANGE = (1e-5, 1.0)
 LEARNING_RATE_STEP = 5e-4
-MODEL_HELP = "cnn: the seed's convolutional network · forest: a random forest on raw pixels, a quick baseline"
+MODEL_HELP = (
+    "cnn: the seed's convolutional network, one letter at a time · forest: a random forest on raw pixels, "
+    "a quick baseline · sequence: reads the whole captcha without cutting it (for touching letters)"
+)
 
 
 def settings_form() -> None:
