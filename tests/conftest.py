@@ -42,3 +42,14 @@ def tiny_model_dir(tmp_path_factory, easy_dataset, tiny_training):
     labels = [str(c) for c in tiny_training.classifier.classes_]
     save_model(tiny_training.classifier, labels, build_metadata(tiny_training, easy_dataset, TINY), out)
     return out
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty dashboard workspace (CAPTCHA_LAB_HOME) with Streamlit's caches cleared before and after."""
+    from ui_support import clear_caches
+
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    clear_caches()
+    yield tmp_path
+    clear_caches()

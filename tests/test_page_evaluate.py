@@ -1,17 +1,9 @@
 """The Evaluate page in AppTest: a friendly way out with no model, metrics, mistakes and per-class scores with one."""
 import pytest
 
-from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
+from ui_support import all_text, install_model, open_page, tiny_model_folder
 
 PAGE = "views/evaluate.py"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
-    clear_caches()
-    yield tmp_path
-    clear_caches()
 
 
 @pytest.fixture

@@ -5,17 +5,9 @@ import pytest
 from captcha_core.generator import generate_captchas
 from captcha_core.imageio import image_to_png_bytes
 from captcha_core.prediction import Predictor
-from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
+from ui_support import all_text, install_model, open_page, tiny_model_folder
 
 PAGE = "views/playground.py"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
-    clear_caches()
-    yield tmp_path
-    clear_caches()
 
 
 @pytest.fixture
