@@ -53,3 +53,18 @@ def home(tmp_path, monkeypatch):
     clear_caches()
     yield tmp_path
     clear_caches()
+
+
+# Generous: TensorFlow's first import alone takes 15 s when other work keeps both cores busy.
+JOB_STOP_TIMEOUT = 180
+
+
+@pytest.fixture
+def workspace(home):
+    """The `home` workspace, plus: a training job a test left running is stopped and awaited afterwards."""
+    from lab_ui import jobs
+
+    yield home
+    job = jobs.get_job()
+    job.stop()
+    job.wait(JOB_STOP_TIMEOUT)

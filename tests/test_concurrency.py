@@ -3,7 +3,6 @@ import gc
 import threading
 
 import pytest
-import streamlit as st
 
 from captcha_core import persistence, training
 from captcha_core.config import DEFAULT
@@ -21,20 +20,6 @@ TINY_CONFIG = DEFAULT.with_(generate_count=TINY_COUNT, epochs=1, difficulty="eas
 TRAIN_TIMEOUT = 180
 SESSIONS = 2
 TRAIN_PAGE = "views/train.py"
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    """An empty CAPTCHA_LAB_HOME and fresh caches; any job left running is stopped and awaited afterwards."""
-    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tmp_path
-    job = jobs.get_job()
-    job.stop()
-    job.wait(TRAIN_TIMEOUT)
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="module")

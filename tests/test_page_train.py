@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from captcha_core.config import DEFAULT
@@ -17,17 +16,6 @@ ROOT = Path(__file__).parents[1]
 TINY_SPEC = {"kind": "generated", "difficulty": "easy", "count": 40, "length": 4, "alphabet": "abcdefghjkmnpqrstuw", "seed": 0}
 POLL_SECONDS = 0.5
 TRAIN_TIMEOUT = 120
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tmp_path
-    jobs.get_job().stop()
-    jobs.get_job().wait(TRAIN_TIMEOUT)
-    st.cache_resource.clear()
 
 
 def train_page() -> AppTest:
