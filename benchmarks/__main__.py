@@ -94,6 +94,10 @@ def main(argv=None) -> int:
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print("[hostile] bomb refusals ...", flush=True)
+    from .hostile import measure_hostile
+
+    hostile = measure_hostile()
 
     machine = c.machine()
     machine["load_average_start"] = [round(x, 2) for x in load_start]
@@ -105,6 +109,7 @@ def main(argv=None) -> int:
         "wall_seconds": time.perf_counter() - wall,
         "datasets": datasets,
         "dashboard": dashboard,
+        "hostile": hostile,
     }
     results["targets"] = check_targets(datasets, dashboard)
     for run in datasets:

@@ -131,6 +131,19 @@ def dashboard_lines(dashboard: dict | None) -> list[str]:
     return lines
 
 
+def hostile_lines(hostile: dict | None) -> list[str]:
+    """The bomb refusals as bullet lines."""
+    if not hostile:
+        return []
+    image, archive = hostile["image_bomb"], hostile["zip_bomb"]
+    return [
+        f"- Image bomb ({image['file_bytes']} bytes claiming {image['claims']} pixels): refused in p50 {image['p50_ms']:.3f} ms, "
+        f"p95 {image['p95_ms']:.3f} ms ({image['runs']} runs), peak memory +{image['peak_rss_growth_mb']:.1f} MB.",
+        f"- Zip bomb ({archive['file_bytes'] / 1024**2:.1f} MB inflating to {archive['inflates_to_bytes'] / 1024**3:.0f} GB): refused in "
+        f"p50 {archive['p50_ms']:.3f} ms, p95 {archive['p95_ms']:.3f} ms, peak memory +{archive['peak_rss_growth_mb']:.1f} MB.",
+    ]
+
+
 def target_lines(targets: list[dict]) -> list[str]:
     """The targets as a Markdown table."""
     lines = ["| target | measured | met | by |", "| --- | --- | --- | --- |"]
@@ -159,6 +172,7 @@ def markdown(results: dict) -> str:
         *data_table(results["datasets"]),
         "",
         *dashboard_lines(results.get("dashboard")),
+        *hostile_lines(results.get("hostile")),
         "",
         "Targets (speed and accuracy on the built-in data, memory on the largest data set):",
         "",

@@ -56,6 +56,21 @@ def build_cnn(input_shape: tuple[int, int, int], n_classes: int, config: Config 
     return keras.Model(inputs, outputs, name="seed_cnn")
 
 
+def learning_rate_schedule(config: Config, total_steps: int):
+    """Adam's rate: constant, or decayed along a half cosine to nothing over the whole training.
+
+    Large batches need a large rate early, but a large rate at the end leaves the weights jittering
+    around the optimum; decaying it settles them, which is what the last epochs are for.
+    """
+    if config.lr_decay == "none":
+        return config.learning_rate
+    if config.lr_decay != "cosine":
+        raise ValueError(f"lr_decay must be cosine or none, not {config.lr_decay!r}")
+    import keras
+
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, total_steps))
+
+
 def as_batch(images: np.ndarray) -> np.ndarray:
     """Shape (N, S, S) uint8 letters as the CNN's (N, S, S, 1) float32 input."""
     return np.asarray(images, dtype=np.float32)[..., None]
@@ -80,8 +95,9 @@ class CnnClassifier:
         y = np.array([lookup[c] for c in labels], np.int32)
         size = images.shape[1]
         self.model_ = build_cnn((size, size, 1), len(self.classes_), self.config)
+        steps = max(1, -(-len(images) // self.config.batch_size)) * self.config.epochs
         self.model_.compile(
-            optimizer=keras.optimizers.Adam(self.config.learning_rate),
+            optimizer=keras.optimizers.Adam(learning_rate_schedule(self.config, steps)),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
@@ -117,30 +133,38 @@ class CnnClassifier:
         return self.classes_[np.argmax(self.predict_proba(images), axis=1)]
 
 
-_COMPILED: dict[int, Callable] = {}
+# The traced inference function lives on the model itself: a module-level cache keyed on the model
+# kept every model ever trained or loaded alive, so a long-running server's memory only grew.
+_INFER_ATTRIBUTE = "_captcha_lab_infer"
 
 
 def predict_function(model) -> Callable[[np.ndarray], np.ndarray]:
     """A traced inference function for the model, so each call is one graph run, not model.predict."""
-    key = id(model)
-    if key not in _COMPILED:
-        import tensorflow as tf
+    run = model.__dict__.get(_INFER_ATTRIBUTE)
+    if run is None:
+        run = _traced_inference(model)
+        # Set through __dict__ so Keras does not try to track a plain function as model state.
+        model.__dict__[_INFER_ATTRIBUTE] = run
+    return run
 
-        size = model.input_shape[1:3]
 
-        @tf.function(input_signature=[tf.TensorSpec((None, *size, 1), tf.float32)], reduce_retracing=True)
-        def infer(x):
-            return model(x, training=False)
+def _traced_inference(model) -> Callable[[np.ndarray], np.ndarray]:
+    import tensorflow as tf
 
-        def run(images: np.ndarray) -> np.ndarray:
-            if len(images) == 0:
-                return np.zeros((0, model.output_shape[-1]), np.float32)
-            # Chunks bound memory: conv1's output is 288 kB per letter, so 10,000 letters at once took 3 GB.
-            step = DEFAULT.predict_batch_size
-            return np.concatenate([infer(tf.constant(as_batch(images[i : i + step]))).numpy() for i in range(0, len(images), step)])
+    size = model.input_shape[1:3]
 
-        _COMPILED[key] = run
-    return _COMPILED[key]
+    @tf.function(input_signature=[tf.TensorSpec((None, *size, 1), tf.float32)], reduce_retracing=True)
+    def infer(x):
+        return model(x, training=False)
+
+    def run(images: np.ndarray) -> np.ndarray:
+        if len(images) == 0:
+            return np.zeros((0, model.output_shape[-1]), np.float32)
+        # Chunks bound memory: conv1's output is 288 kB per letter, so 10,000 letters at once took 3 GB.
+        step = DEFAULT.predict_batch_size
+        return np.concatenate([infer(tf.constant(as_batch(images[i : i + step]))).numpy() for i in range(0, len(images), step)])
+
+    return run
 
 
 class ForestClassifier:

@@ -74,3 +74,28 @@ def test_readme_section_only_touches_its_markers(tmp_path):
     text = readme.read_text()
     assert text.startswith("# Title\n\nText by someone else.\n")
     assert text.count("<!-- bench:start -->") == 1 and "first" not in text and "| a | b |" in text
+
+
+def test_hostile_benchmark_inputs_are_what_they_claim_and_get_refused():
+    import io
+    import struct
+    import zipfile
+    import zlib
+
+    from benchmarks.hostile import png_claiming, time_refusal, zip_inflating_to
+    from captcha_core.archive import read_zip
+    from captcha_core.imageio import decode_image
+
+    png = png_claiming(30000, 30000)
+    assert len(png) < 100 and png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == (30000, 30000)
+    assert struct.unpack(">I", png[29:33])[0] == zlib.crc32(png[12:29])  # a valid header, not a broken file
+    bomb = zip_inflating_to(64 * 1024**2)
+    assert len(bomb) < 1024**2
+    assert zipfile.ZipFile(io.BytesIO(bomb)).infolist()[0].file_size == 64 * 1024**2
+    refused = time_refusal(lambda: decode_image(png, "bomb.png"), runs=3)
+    assert refused["runs"] == 3 and "not decoded" in refused["message"]
+    from captcha_core.config import Limits
+
+    small_cap = Limits(max_zip_total_bytes=1024**2)
+    assert "more than the 1,048,576 allowed" in time_refusal(lambda: read_zip(bomb, small_cap), runs=1)["message"]

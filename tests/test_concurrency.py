@@ -1,6 +1,7 @@
 """Sessions racing for the one training job: one wins, nothing doubles, and a vanished session leaves no half model."""
 import gc
 import threading
+import weakref
 
 import pytest
 
@@ -243,3 +244,26 @@ def test_a_save_failing_halfway_leaves_no_folder(workspace, tiny_dataset, monkey
     assert snap.status == jobs.FAILED and "No space left" in snap.message
     models = workspace / "models"
     assert list_models(models) == [] and sorted(p.name for p in models.iterdir()) == []
+
+
+def test_a_vanished_sessions_training_leaves_no_model_or_data_in_memory(workspace, monkeypatch):
+    """Once its job ends, nothing on the server still holds the trained network or the data it was given."""
+    held = []
+    original = training.train
+
+    def recording(dataset, config, **kwargs):
+        result = original(dataset, config, **kwargs)
+        held.extend([weakref.ref(result.classifier), weakref.ref(result.classifier.model_)])
+        return result
+
+    monkeypatch.setattr(training, "train", recording)
+    dataset = generate_dataset(TINY_CONFIG)
+    held.append(weakref.ref(dataset))
+    job = jobs.TrainJob()
+    assert job.start(dataset, TINY_CONFIG, "freed", workspace / "models").started
+    del dataset  # the session that uploaded it is gone
+    assert job.wait(TRAIN_TIMEOUT)
+    assert job.snapshot().status == jobs.DONE
+    gc.collect()
+    assert len(held) == 3
+    assert [ref() is None for ref in held] == [True, True, True]

@@ -36,3 +36,18 @@ def test_length_override(tiny_model_dir):
     predictor = Predictor.from_folder(tiny_model_dir)
     _, image = generate_captchas(1, length=5, seed=8)[0]
     assert len(predictor.solve(image, length=5).text) == 5
+
+
+def test_a_batch_larger_than_one_chunk_answers_every_captcha_in_order(tiny_model_dir):
+    predictor = Predictor.from_folder(tiny_model_dir)
+    predictor.config = predictor.config.with_(predict_batch_size=8)  # two captchas of 4 letters a chunk
+    images = [im for _, im in generate_captchas(7, seed=11)]
+    calls = []
+    original = predictor.classifier.predict_proba
+    predictor.classifier.predict_proba = lambda x: calls.append(len(x)) or original(x)
+    together = predictor.solve_many(images)
+    assert calls == [8, 8, 8, 4]  # cut and read a chunk at a time, the last one short
+    alone = [predictor.solve(im) for im in images]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [r.boxes for r in together] == [r.boxes for r in alone]
+    assert np.allclose([r.confidences for r in together], [r.confidences for r in alone], atol=1e-5)
