@@ -39,6 +39,7 @@ def measure_solving(model_dir: str, files: list[str], warmup: int, runs: int) ->
     readings = predictor.solve_many(images)
     batch_seconds = time.perf_counter() - start
     correct = sum(r.text == t for r, t in zip(readings, truth))
+    characters = sum(a == b for r, t in zip(readings, truth) for a, b in zip(r.text, t))
     return {
         "model_load_seconds": load_seconds,
         "single": summarize_ms(durations),
@@ -49,5 +50,6 @@ def measure_solving(model_dir: str, files: list[str], warmup: int, runs: int) ->
             "read_seconds": read_seconds,
             "captchas_per_second_with_reading": len(images) / (batch_seconds + read_seconds),
             "captcha_accuracy": correct / len(images),
+            "character_accuracy": characters / max(1, sum(map(len, truth))),
         },
     }

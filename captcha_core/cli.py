@@ -192,7 +192,10 @@ def cmd_evaluate(args) -> int:
 def human_report(summary: dict) -> str:
     lines = [f"letter accuracy: {summary['letter_accuracy']:.2%} on {summary['n_test_letters']} test letters"]
     if summary.get("captcha_accuracy") is not None:
-        lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas "
+        solved = summary.get("solved_character_accuracy")
+        per_character = f", {solved:.2%} of their characters" if solved is not None else ""
+        lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas, "
+                     f"read as `solve` reads them{per_character} "
                      f"({summary['segmentation_failures_in_test']} could not be segmented and count as wrong)")
     if "protocol" in summary:
         lines.append(f"protocol: {summary['protocol']}; model saved to {summary['model']}")

@@ -9,7 +9,7 @@ import numpy as np
 
 from .config import DEFAULT, Config
 from .persistence import LoadedModel, load_model
-from .segmentation import normalize_letter, segment_captcha
+from .segmentation import normalize_letter, segment_variants
 
 
 @dataclass
@@ -37,6 +37,13 @@ class CaptchaReading:
     def confidence(self) -> float:
         """The whole text's confidence: the product of its characters' confidences."""
         return float(np.prod(self.confidences)) if self.confidences else 0.0
+
+
+def most_confident_score(rows: np.ndarray, seg) -> tuple[bool, float]:
+    """Rank a cut by whether it has the expected count, then by the log-likelihood of its best readings."""
+    if not len(rows):
+        return (seg.ok, -np.inf)
+    return (seg.ok, float(np.log(np.maximum(rows.max(axis=1), 1e-12)).sum()))
 
 
 class Predictor:
@@ -98,37 +105,41 @@ class Predictor:
         expected = length or self.captcha_length
         chunk = max(1, self.config.predict_batch_size // max(int(expected or 1), 1))
         if len(images) <= chunk:
-            segs = self.segment_chunk(images, expected)
-            return self.readings(segs, self.probabilities_of(segs), k)
+            cuts = self.cut_chunk(images, expected)
+            return self.readings(cuts, self.probabilities_of(cuts), k)
         # Cutting is mostly Python and holds the GIL, so two cutting threads were slower than one
         # (2.2 ms vs 1.05 ms a captcha); the model's graph releases it, so one cutter and one model
         # thread overlap instead.
         with ThreadPoolExecutor(1) as model_thread:
             pending = []
             for start in range(0, len(images), chunk):
-                segs = self.segment_chunk(images[start : start + chunk], expected)
-                pending.append((segs, model_thread.submit(self.probabilities_of, segs)))
-            return [reading for segs, probs in pending for reading in self.readings(segs, probs.result(), k)]
+                cuts = self.cut_chunk(images[start : start + chunk], expected)
+                pending.append((cuts, model_thread.submit(self.probabilities_of, cuts)))
+            return [reading for cuts, probs in pending for reading in self.readings(cuts, probs.result(), k)]
 
-    def segment_chunk(self, images: list[np.ndarray], expected: int | None) -> list:
-        """Cut each captcha into normalized letter crops."""
-        return [segment_captcha(im, expected=expected, config=self.config) for im in images]
+    def cut_chunk(self, images: list[np.ndarray], expected: int | None) -> list[list]:
+        """Cut each captcha; one with forced cuts comes back in every shifted variant, for the model to choose."""
+        return [segment_variants(im, expected=expected, config=self.config) for im in images]
 
-    def probabilities_of(self, segs: list) -> np.ndarray:
-        """Class probabilities of every crop of every cut captcha, in one call."""
-        crops = [s.crops for s in segs if len(s.crops)]
+    def probabilities_of(self, cuts: list[list]) -> np.ndarray:
+        """Class probabilities of every crop of every variant of every captcha, in one call."""
+        crops = [seg.crops for variants in cuts for seg in variants if len(seg.crops)]
         if not crops:
             return np.zeros((0, len(self.labels)))
         return self.probabilities(np.concatenate(crops))
 
-    def readings(self, segs: list, probs: np.ndarray, k: int) -> list[CaptchaReading]:
-        """Turn the cut captchas and their crops' probabilities into readings, in order."""
+    def readings(self, cuts: list[list], probs: np.ndarray, k: int) -> list[CaptchaReading]:
+        """For each captcha the variant read most confidently, as a reading, in order."""
         out, start = [], 0
-        for seg in segs:
-            n = len(seg.crops)
-            rows = probs[start : start + n]
-            start += n
-            best = np.argmax(rows, axis=1) if n else np.zeros(0, int)
+        for variants in cuts:
+            scored = []
+            for seg in variants:
+                n = len(seg.crops)
+                rows = probs[start : start + n]
+                start += n
+                scored.append((most_confident_score(rows, seg), seg, rows))
+            _, seg, rows = max(scored, key=lambda item: item[0])
+            best = np.argmax(rows, axis=1) if len(rows) else np.zeros(0, int)
             out.append(
                 CaptchaReading(
                     text="".join(str(self.labels[i]) for i in best),

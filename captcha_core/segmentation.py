@@ -178,24 +178,39 @@ def _placed(piece: _Piece, shape: tuple[int, int]) -> np.ndarray:
 
 def segment_captcha(gray: np.ndarray, expected: int | None = None, config: Config = DEFAULT) -> Segmentation:
     """Cut a grayscale captcha (2-D uint8, dark text on a light background) into one crop per character, left to right."""
+    return segment_variants(gray, expected, config, shifts=(0.0,))[0]
+
+
+def segment_variants(
+    gray: np.ndarray, expected: int | None = None, config: Config = DEFAULT, shifts: tuple[float, ...] | None = None
+) -> list[Segmentation]:
+    """Cut a captcha once per cut shift (the first is the plain cut); a single cut when nothing had to be split.
+
+    A shift moves every forced cut by that share of a character's even width, so a wide M touching a
+    narrow 2 can be cut where it really ends. Which variant is right is for a classifier to judge.
+    """
     gray = _checked_gray(gray)
     if expected is not None and expected < 1:
         raise ValueError(f"expected must be a positive count or None, not {expected}")
     tuning = config.segmentation
+    shifts = (0.0, *tuning.cut_shifts) if shifts is None else shifts
     limit = config.limits.max_segments
     if _contrast(gray) < tuning.min_contrast:
-        return Segmentation([], _no_crops(config.letter_size), expected, 0)
+        return [Segmentation([], _no_crops(config.letter_size), expected, 0)]
     oriented = _dark_on_light(gray)
     raw_ink = _binarize(oriented, tuning.blur_kernel)
     clean = _remove_specks(_remove_thin_strokes(raw_ink, tuning), tuning)
     pieces = _merge_overlapping(_components(clean, tuning.max_pieces), tuning)
     found = len(pieces)
     target = limit if expected is None else min(expected, limit)
-    if expected is not None and 0 < len(pieces) < target:
-        pieces = _split_to_count(pieces, _darkness(oriented, raw_ink), target, tuning)
-    pieces = _merge_to_count(pieces, target)
-    crops = _crops(oriented, raw_ink, pieces, config.letter_size)
-    return Segmentation([p.box for p in pieces], crops, expected, found)
+    needs_cuts = expected is not None and 0 < len(pieces) < target
+    darkness = _darkness(oriented, raw_ink) if needs_cuts else None
+    variants = []
+    for shift in shifts if needs_cuts else shifts[:1]:
+        cut = _split_to_count(pieces, darkness, target, tuning, shift) if needs_cuts else pieces
+        cut = _merge_to_count(cut, target)
+        variants.append(Segmentation([p.box for p in cut], _crops(oriented, raw_ink, cut, config.letter_size), expected, found))
+    return variants
 
 
 def segmentation_yield(results: Iterable[Segmentation]) -> float:
@@ -315,13 +330,13 @@ def _same_character(a: _Piece, b: _Piece, tall: float, tuning) -> bool:
     return not (a.height >= tall and b.height >= tall)
 
 
-def _split_to_count(pieces: list[_Piece], darkness: np.ndarray, target: int, tuning) -> list[_Piece]:
+def _split_to_count(pieces: list[_Piece], darkness: np.ndarray, target: int, tuning, shift: float = 0.0) -> list[_Piece]:
     """Cut wide blobs so the total reaches the target, each blob getting characters by its width."""
     narrowest = [tuning.min_char_aspect * p.height for p in pieces]
     counts = _characters_per_piece([p.width for p in pieces], narrowest, target)
     out = []
     for piece, count in zip(pieces, counts):
-        out.extend(_cut_piece(piece, darkness, count, tuning) if count > 1 else [piece])
+        out.extend(_cut_piece(piece, darkness, count, tuning, shift) if count > 1 else [piece])
     return _left_to_right(out)
 
 
@@ -351,8 +366,8 @@ def _darkness(oriented: np.ndarray, ink: np.ndarray) -> np.ndarray:
     return np.clip((paper - oriented.astype(np.float64)) / max(paper - darkest, 1.0), 0.0, 1.0)
 
 
-def _cut_piece(piece: _Piece, darkness: np.ndarray, count: int, tuning) -> list[_Piece]:
-    """Cut a blob holding `count` characters along the palest paths near the even cut positions."""
+def _cut_piece(piece: _Piece, darkness: np.ndarray, count: int, tuning, shift: float = 0.0) -> list[_Piece]:
+    """Cut a blob holding `count` characters along the palest paths near the even cut positions (moved by `shift`)."""
     x, y, width, height = piece.box
     cost = darkness[y : y + height, x : x + width] * piece.mask
     columns = np.arange(width)
@@ -360,7 +375,7 @@ def _cut_piece(piece: _Piece, darkness: np.ndarray, count: int, tuning) -> list[
     parts = []
     start = 0
     for remaining in range(count, 1, -1):
-        start, path = _best_cut(cost, start, remaining, left_edge, tuning)
+        start, path = _best_cut(cost, start, remaining, left_edge, tuning, shift)
         parts.append((columns[None, :] >= left_edge[:, None]) & (columns[None, :] < path[:, None]))
         left_edge = path
     parts.append(columns[None, :] >= left_edge[:, None])
@@ -368,14 +383,16 @@ def _cut_piece(piece: _Piece, darkness: np.ndarray, count: int, tuning) -> list[
     return [p for p in pieces if p is not None]
 
 
-def _best_cut(cost: np.ndarray, start: int, remaining: int, left_edge: np.ndarray, tuning) -> tuple[int, np.ndarray]:
+def _best_cut(
+    cost: np.ndarray, start: int, remaining: int, left_edge: np.ndarray, tuning, shift: float = 0.0
+) -> tuple[int, np.ndarray]:
     """The next cut of a blob: anchored at a profile minimum near the ideal column, then free to lean."""
     height, width = cost.shape
     profile = cost.sum(axis=0)
     peak = max(float(profile.max()), 1.0)
     # Re-centre on what is left, so one wide letter early on does not push every later cut.
     share = (width - start) / remaining
-    ideal = start + share
+    ideal = start + share * (1.0 + shift)
     reach = max(1.0, tuning.cut_window * share)
     lo = max(start + 1, int(np.floor(ideal - reach)))
     hi = max(lo, min(width - remaining + 1, int(np.ceil(ideal + reach))))

@@ -51,3 +51,27 @@ def test_a_batch_larger_than_one_chunk_answers_every_captcha_in_order(tiny_model
     assert [r.text for r in together] == [r.text for r in alone]
     assert [r.boxes for r in together] == [r.boxes for r in alone]
     assert np.allclose([r.confidences for r in together], [r.confidences for r in alone], atol=1e-5)
+
+
+def test_of_several_cuts_the_one_read_most_confidently_wins(tiny_model_dir):
+    from captcha_core.segmentation import Segmentation
+
+    predictor = Predictor.from_folder(tiny_model_dir)
+    size, n = predictor.letter_size, len(predictor.labels)
+
+    def cut(boxes):
+        return Segmentation(boxes, np.full((len(boxes), size, size), 255, np.uint8), expected=2, pieces_found=1)
+
+    def rows(*peaks):
+        out = np.full((len(peaks), n), 0.0)
+        for i, peak in enumerate(peaks):
+            out[i, :] = (1 - peak) / (n - 1)
+            out[i, i] = peak
+        return out
+
+    plain, shifted, short = cut([(0, 0, 9, 9), (9, 0, 9, 9)]), cut([(0, 0, 12, 9), (12, 0, 6, 9)]), cut([(0, 0, 18, 9)])
+    probs = np.concatenate([rows(0.6, 0.5), rows(0.9, 0.8), rows(0.99)])
+    reading = predictor.readings([[plain, shifted, short]], probs, k=2)[0]
+    assert reading.boxes == shifted.boxes  # the confident one, and never the one with too few letters
+    assert np.allclose(reading.confidences, [0.9, 0.8])
+    assert reading.text == "".join(predictor.labels[:2])

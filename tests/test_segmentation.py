@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from captcha_core.config import DEFAULT
-from captcha_core.segmentation import Segmentation, normalize_letter, segment_captcha, segmentation_yield
+from captcha_core.segmentation import Segmentation, normalize_letter, segment_captcha, segment_variants, segmentation_yield
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 SCALE = 1.4
@@ -139,6 +139,24 @@ def test_touching_pair_is_split_near_the_true_boundary():
     assert abs(cut - true_boundary) <= 0.2 * letter_width
     for box, mask in zip(result.boxes, masks):
         assert owner_share(box, mask) > 0.8
+
+
+def test_forced_cuts_come_in_shifted_variants_for_the_model_to_choose():
+    image, masks = draw_captcha("Mr", gap=0, overlap=8)  # a wide M leaning on a narrow r
+    variants = segment_variants(image, expected=2)
+    assert len(variants) == 1 + len(DEFAULT.segmentation.cut_shifts)
+    assert variants[0].boxes == segment_captcha(image, expected=2).boxes
+    assert all(v.ok and v.pieces_found == 1 for v in variants)
+    starts = [v.boxes[1][0] for v in variants]  # where each variant starts the r
+    assert len(set(starts)) >= 3
+    # The right cut is among them: each letter's ink almost wholly in its own box.
+    assert max(min(owner_share(box, mask) for box, mask in zip(v.boxes, masks)) for v in variants) > 0.9
+
+
+def test_a_clean_captcha_is_cut_once():
+    image, _ = draw_captcha("Mr", gap=10)
+    assert len(segment_variants(image, expected=2)) == 1
+    assert len(segment_variants(image)) == 1
 
 
 def test_wide_blob_is_split_rather_than_a_wide_single_letter():

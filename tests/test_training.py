@@ -24,11 +24,27 @@ def test_build_cnn_takes_any_size_and_class_count():
 def test_tiny_training_learns_and_reports(tiny_training):
     report = tiny_training.report
     assert report.letter_accuracy > 0.5  # two epochs on 120 captchas is far above chance (1/19)
-    assert report.captcha_accuracy is not None and 0 <= report.captcha_accuracy <= report.letter_accuracy
+    assert report.captcha_accuracy is not None and 0 <= report.captcha_accuracy <= report.solved_character_accuracy
     assert len(tiny_training.history["loss"]) == 2 and "val_accuracy" in tiny_training.history
     cm = np.asarray(report.confusion)
     assert cm.sum() == report.n_letters and cm.shape == (len(report.labels),) * 2
     assert len(report.mistakes) == report.n_letters - np.trace(cm)
+
+
+def test_whole_captcha_accuracy_is_what_solve_reads(easy_dataset, tiny_training):
+    from pathlib import Path
+
+    from captcha_core.persistence import LoadedModel
+    from captcha_core.prediction import Predictor
+
+    classifier = tiny_training.classifier
+    predictor = Predictor(LoadedModel(classifier, [str(c) for c in classifier.classes_], {}, Path()))
+    rows = tiny_training.split.test_captchas
+    readings = predictor.solve_many([easy_dataset.images[i] for i in rows], length=4)
+    truths = [easy_dataset.texts[i] for i in rows]
+    assert tiny_training.report.captcha_accuracy == np.mean([r.text == t for r, t in zip(readings, truths)])
+    chars = np.mean([a == b for r, t in zip(readings, truths) for a, b in zip(r.text, t)])
+    assert tiny_training.report.solved_character_accuracy == pytest.approx(chars)
 
 
 def test_same_seed_same_metrics(easy_dataset, tiny_config, tiny_training):

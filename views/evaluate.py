@@ -39,7 +39,7 @@ def headline() -> None:
     cols = st.columns(4)
     cols[0].metric("Letter accuracy", views.percent(metrics.get("letter_accuracy")))
     cols[1].metric("Whole-captcha accuracy", views.percent(metrics.get("captcha_accuracy")),
-                   help="A captcha counts only if every letter is right; captchas the cutter failed on count as wrong.")
+                   help="Each test captcha is read as the Playground and `solve` read it, and counts only if every letter is right; captchas the cutter failed on count as wrong.")
     cols[2].metric("Test letters", metrics.get("n_test_letters", "–"))
     cols[3].metric("Test captchas", metrics.get("n_test_captchas") or "–")
     if meta.get("protocol") == "leaky-seed":
