@@ -18,6 +18,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # Generated captchas whose training split, after bootstrap, holds about the seed's 2,090 letters (19 x 110)
 # with the default 20% test / 10% validation split; measured, the actual count is reported with every run.
 BUILTIN_COUNT = 310
+# The built-in data's two trainings are repeated, alternating, and their medians compared.
+BUILTIN_TRAINING_REPEATS = 3
 # Fresh captchas for the built-in data, never seen by either recipe; also the folder solve_many reads.
 FRESH_COUNT = 1000
 FRESH_SEED_OFFSET = 1000
@@ -39,6 +41,7 @@ QUICK_DATA_LIMIT = 200
 QUICK_SOLVE_RUNS = 30
 QUICK_SEED_SOLVE_RUNS = 5
 QUICK_EPOCHS = 2
+QUICK_TRAINING_REPEATS = 2
 QUICK_DASHBOARD_RUNS = 1
 QUICK_PLAYGROUND_RUNS = 2
 

@@ -86,12 +86,13 @@ def main(argv=None) -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--test-size", type=float)
+    parser.add_argument("--seed", type=int, help="seed for the data, split and weights (default: the configuration's)")
     parser.add_argument("--work", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    config = DEFAULT.with_(epochs=args.epochs, test_size=args.test_size)
+    config = DEFAULT.with_(epochs=args.epochs, test_size=args.test_size, seed=args.seed)
     seconds = {}
 
     # TensorFlow is imported before the clock starts: a running dashboard has it loaded already.

@@ -71,6 +71,12 @@ def learning_rate_schedule(config: Config, total_steps: int):
     return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, total_steps))
 
 
+def execution_steps(config: Config, n_samples: int, batch_size: int) -> int:
+    """Batches Keras runs per graph call: the configured number, but never more than an epoch holds."""
+    steps_per_epoch = max(1, -(-n_samples // batch_size))
+    return max(1, min(config.steps_per_execution, steps_per_epoch))
+
+
 def as_batch(images: np.ndarray) -> np.ndarray:
     """Shape (N, S, S) uint8 letters as the CNN's (N, S, S, 1) float32 input."""
     return np.asarray(images, dtype=np.float32)[..., None]
@@ -100,6 +106,7 @@ class CnnClassifier:
             optimizer=keras.optimizers.Adam(learning_rate_schedule(self.config, steps)),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
+            steps_per_execution=execution_steps(self.config, len(images), self.config.batch_size),
         )
         # Adam's slots would otherwise be created inside the first traced step, which makes tracing slower.
         self.model_.optimizer.build(self.model_.trainable_variables)

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .config import DEFAULT, Config
 from .data import Dataset, DatasetError
 from .evaluation import Report, per_class_scores
-from .models import configure_tensorflow, predict_function
+from .models import configure_tensorflow, execution_steps, predict_function
 from .resample import Resampled
 from .split import Split
 
@@ -153,7 +153,11 @@ class SequenceClassifier:
         self.width_ = strip_width(images, texts, self.config)
         self.model_ = build_sequence_model((self.height_, self.width_, 1), len(self.classes_), self.config)
         trainer = keras.Model(self.model_.input, self.model_.get_layer("logits").output, name="ctc_trainer")
-        trainer.compile(optimizer=keras.optimizers.Adam(self.config.sequence_learning_rate), loss=keras.losses.CTC())
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(self.config.sequence_learning_rate),
+            loss=keras.losses.CTC(),
+            steps_per_execution=execution_steps(self.config, len(images), self.config.sequence_batch_size),
+        )
         train_strips = to_strips(images, self.height_, self.width_)
         has_val = val_images is not None and len(val_images) > 0
         val, val_strips = None, None

@@ -205,7 +205,22 @@ def drop_session_mid_training(name: str, gate) -> None:
     gc.collect()
 
 
-def test_a_vanished_session_still_gets_a_complete_model(workspace, gate):
+def record_trained_networks(monkeypatch) -> list:
+    """Weak references to every classifier and Keras model that training returns from now on."""
+    held = []
+    original = training.train
+
+    def recording(dataset, config, **kwargs):
+        result = original(dataset, config, **kwargs)
+        held.extend([weakref.ref(result.classifier), weakref.ref(result.classifier.model_)])
+        return result
+
+    monkeypatch.setattr(training, "train", recording)
+    return held
+
+
+def test_a_vanished_session_still_gets_a_complete_model_and_the_server_lets_go_of_it(workspace, gate, monkeypatch):
+    held = record_trained_networks(monkeypatch)
     drop_session_mid_training("orphan", gate)
     models = workspace / "models"
     assert list_models(models) == [] and not (models / "orphan").exists()
@@ -215,6 +230,8 @@ def test_a_vanished_session_still_gets_a_complete_model(workspace, gate):
     assert [e.name for e in list_models(models)] == ["orphan"]
     assert_complete_model(models / "orphan")
     assert leftovers(models) == []
+    gc.collect()
+    assert len(held) == 2 and [ref() is None for ref in held] == [True, True]  # saved to disk, freed in memory
 
 
 def test_a_vanished_session_stopped_writes_nothing(workspace, gate):
@@ -248,15 +265,7 @@ def test_a_save_failing_halfway_leaves_no_folder(workspace, tiny_dataset, monkey
 
 def test_a_vanished_sessions_training_leaves_no_model_or_data_in_memory(workspace, monkeypatch):
     """Once its job ends, nothing on the server still holds the trained network or the data it was given."""
-    held = []
-    original = training.train
-
-    def recording(dataset, config, **kwargs):
-        result = original(dataset, config, **kwargs)
-        held.extend([weakref.ref(result.classifier), weakref.ref(result.classifier.model_)])
-        return result
-
-    monkeypatch.setattr(training, "train", recording)
+    held = record_trained_networks(monkeypatch)
     dataset = generate_dataset(TINY_CONFIG)
     held.append(weakref.ref(dataset))
     job = jobs.TrainJob()

@@ -53,21 +53,32 @@ def test_same_seed_same_metrics(easy_dataset, tiny_config, tiny_training):
     assert again.history["loss"] == tiny_training.history["loss"]
 
 
-def test_progress_every_batch_and_cancel(easy_dataset, tiny_config):
+def run_until_step(dataset, config, stop_at: int) -> list:
+    """Train, pressing Stop once `stop_at` batches are reported; return the training reports seen."""
     seen = []
     cancel = threading.Event()
 
     def hook(p):
         seen.append(p)
-        if p.phase == "training" and p.step == 2:
+        if p.phase == "training" and p.step >= stop_at:
             cancel.set()
 
     with pytest.raises(TrainingCancelled):
-        train(easy_dataset, tiny_config, progress=hook, cancel=cancel)
-    steps = [p for p in seen if p.phase == "training"]
+        train(dataset, config, progress=hook, cancel=cancel)
+    return [p for p in seen if p.phase == "training"]
+
+
+def test_progress_every_batch_and_cancel(easy_dataset, tiny_config):
+    steps = run_until_step(easy_dataset, tiny_config.with_(batch_size=16, steps_per_execution=1), stop_at=2)
     assert [p.step for p in steps][:2] == [1, 2]
     assert steps[0].eta_seconds is not None and steps[0].epochs == tiny_config.epochs
     # Stopped inside the first epoch instead of running all of them.
+    assert max(p.epoch for p in steps) == 1
+
+
+def test_progress_after_each_graph_call_of_several_batches(easy_dataset, tiny_config):
+    steps = run_until_step(easy_dataset, tiny_config.with_(batch_size=16, steps_per_execution=3), stop_at=6)
+    assert [p.step for p in steps][:2] == [3, 6]  # reported where each call of three batches ended
     assert max(p.epoch for p in steps) == 1
 
 
