@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from captcha_core.config import Config
@@ -11,8 +11,14 @@ from captcha_core.data import Dataset, DatasetError, check_trainable
 from captcha_core.imageio import InputRejected
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
 
-from . import cache, graphs, jobs, state
+from . import cache, jobs, state
 from .workspace import models_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and altair (with graphs) are imported where a table or a chart is drawn: together they took 0.57 s,
+# which a first visit to Home, with no model and no training yet, does not need to wait for.
 
 PLAYGROUND_PAGE = "views/playground.py"
 EVALUATE_PAGE = "views/evaluate.py"
@@ -151,6 +157,8 @@ def render_done(snap: jobs.JobState) -> None:
 
 def training_curves(history: dict[str, list[float]]) -> None:
     """Loss and accuracy per epoch, train against validation, side by side."""
+    from . import graphs
+
     charts = [graphs.curve(history, metric) for metric in ("loss", "accuracy")]
     columns = st.columns(2)
     for column, chart in zip(columns, charts):
@@ -163,6 +171,8 @@ def training_curves(history: dict[str, list[float]]) -> None:
 
 def registry_frame(entries) -> pd.DataFrame:
     """One row per trained model with the numbers worth comparing."""
+    import pandas as pd
+
     rows = []
     for entry in entries:
         meta = entry.metadata
