@@ -11,10 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from .browser import CHROMIUM, CHROMIUM_ARGS
 from .common import ROOT, summarize_ms
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HELLO_TITLE = "Hello world"
 # A server that has not answered in this long is broken, not slow.
 START_TIMEOUT_S = 120

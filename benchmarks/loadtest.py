@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import common
+from .browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = common.ROOT
 RESULTS_FILE = common.RESULTS / "loadtest.json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1280, "height": 900}
 HOST = "127.0.0.1"
 

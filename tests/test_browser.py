@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1280, "height": 900}
 MODEL_NAME = "browser-tiny"
 # Enough captchas that every letter of the default alphabet appears in train and test, few enough to train fast.
