@@ -1,0 +1,104 @@
+"""Touching letters: `train` with its defaults on built-in hard captchas, then read fresh ones; written into the README.
+
+Run: python -m benchmarks.hard [--count 12000] [--fresh 1000] [--set sequence_height=48 ...]
+It takes long (tens of minutes on 2 cores): the issue's bar is 95% of whole captchas.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from captcha_core.config import DEFAULT  # noqa: E402
+from captcha_core.data import generate_dataset  # noqa: E402
+from captcha_core.evaluation import evaluate  # noqa: E402
+from captcha_core.training import train  # noqa: E402
+
+from benchmarks.protocols import write_between_markers  # noqa: E402
+
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results" / "hard.json"
+MARKERS = ("<!-- hard:start -->", "<!-- hard:end -->")
+FRESH_SEED_OFFSET = 20_000  # a seed no training run uses
+TARGET = 0.95
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """`name=value` with a JSON value (numbers, lists) or a bare string."""
+    name, _, value = text.partition("=")
+    if not hasattr(DEFAULT, name):
+        raise SystemExit(f"--set {text}: Config has no field {name!r}")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    return name, tuple(parsed) if isinstance(parsed, list) else parsed
+
+
+def measure(count: int, fresh: int, settings: dict) -> dict:
+    """Generate, train with `--model auto`, and score on the held-out split and on fresh captchas."""
+    config = DEFAULT.with_(difficulty="hard", generate_count=count, model="auto", **settings)
+    start = time.perf_counter()
+    dataset = generate_dataset(config)
+    loading = time.perf_counter() - start
+    result = train(dataset, config)
+    fresh_data = generate_dataset(config.with_(seed=config.seed + FRESH_SEED_OFFSET, generate_count=fresh))
+    import numpy as np
+
+    on_fresh = evaluate(result.classifier, fresh_data, np.arange(len(fresh_data.letters)), np.arange(len(fresh_data.texts)))
+    return {
+        "captchas": count,
+        "fresh_captchas": fresh,
+        "settings": settings,
+        "model_choice": result.choice,
+        "model_kind": result.config.model,
+        "epochs_run": len(result.history.get("loss", [])),
+        "seconds": {"generate_and_cut": loading, **result.seconds},
+        "test": {"captcha_accuracy": result.report.captcha_accuracy, "character_accuracy": result.report.letter_accuracy, "n": result.report.n_captchas},
+        "fresh": {"captcha_accuracy": on_fresh.captcha_accuracy, "character_accuracy": on_fresh.letter_accuracy, "n": on_fresh.n_captchas},
+    }
+
+
+def as_markdown(summary: dict, command: str) -> str:
+    """The result as README lines."""
+    fresh, test = summary["fresh"], summary["test"]
+    met = "met" if fresh["captcha_accuracy"] >= TARGET else f"**not met**, {(TARGET - fresh['captcha_accuracy']) * 100:.1f} points short"
+    choice = (summary.get("model_choice") or {}).get("reason", "chosen by the settings")
+    return "\n".join([
+        f"Measured by `{command}`: {summary['captchas']:,} built-in hard captchas, `train` defaults "
+        f"(`--model auto` chose **{summary['model_kind']}**: {choice}).",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| held-out test ({test['n']:,} captchas): whole captchas / characters | {test['captcha_accuracy']:.2%} / {test['character_accuracy']:.2%} |",
+        f"| fresh captchas ({fresh['n']:,}): whole captchas / characters | {fresh['captcha_accuracy']:.2%} / {fresh['character_accuracy']:.2%} |",
+        f"| training | {summary['seconds']['training'] / 60:.1f} min, {summary['epochs_run']} epochs (early stopping) |",
+        f"| target: 95% of whole fresh captchas | {met} |",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=12_000)
+    parser.add_argument("--fresh", type=int, default=1_000)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a Config default")
+    args = parser.parse_args(argv)
+    settings = dict(parse_setting(s) for s in args.set)
+    summary = measure(args.count, args.fresh, settings)
+    command = "python -m benchmarks.hard" + "".join(f" --{k} {getattr(args, k)}" for k in ("count", "fresh")) + "".join(f" --set {s}" for s in args.set)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2, default=str))
+    text = as_markdown(summary, command)
+    if MARKERS[0] in README.read_text(encoding="utf-8"):
+        write_between_markers(README, MARKERS, text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
