@@ -205,10 +205,13 @@ def segment_variants(
     target = limit if expected is None else min(expected, limit)
     needs_cuts = expected is not None and 0 < len(pieces) < target
     darkness = _darkness(oriented, raw_ink) if needs_cuts else None
-    variants = []
+    variants, seen = [], set()
     for shift in shifts if needs_cuts else shifts[:1]:
-        cut = _split_to_count(pieces, darkness, target, tuning, shift) if needs_cuts else pieces
-        cut = _merge_to_count(cut, target)
+        cut = _merge_to_count(_split_to_count(pieces, darkness, target, tuning, shift) if needs_cuts else pieces, target)
+        key = tuple((p.x, p.y, p.mask.shape, p.mask.tobytes()) for p in cut)
+        if key in seen:
+            continue  # a shift that lands on the very same cuts gives the model nothing new to judge
+        seen.add(key)
         variants.append(Segmentation([p.box for p in cut], _crops(oriented, raw_ink, cut, config.letter_size), expected, found))
     return variants
 

@@ -144,11 +144,10 @@ def test_touching_pair_is_split_near_the_true_boundary():
 def test_forced_cuts_come_in_shifted_variants_for_the_model_to_choose():
     image, masks = draw_captcha("Mr", gap=0, overlap=8)  # a wide M leaning on a narrow r
     variants = segment_variants(image, expected=2)
-    assert len(variants) == 1 + len(DEFAULT.segmentation.cut_shifts)
+    assert 3 <= len(variants) <= 1 + len(DEFAULT.segmentation.cut_shifts)
     assert variants[0].boxes == segment_captcha(image, expected=2).boxes
     assert all(v.ok and v.pieces_found == 1 for v in variants)
-    starts = [v.boxes[1][0] for v in variants]  # where each variant starts the r
-    assert len(set(starts)) >= 3
+    assert len({v.crops.tobytes() for v in variants}) == len(variants)  # no cut offered twice
     # The right cut is among them: each letter's ink almost wholly in its own box.
     assert max(min(owner_share(box, mask) for box, mask in zip(v.boxes, masks)) for v in variants) > 0.9
 
