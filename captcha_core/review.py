@@ -82,12 +82,39 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
             else f"its test split made again: {where} (the letter cutter changed since training, so a few letters differ)"
         )
     else:
-        rows = np.arange(len(dataset.letters))
-        captchas = np.arange(len(dataset.texts)) if dataset.is_captchas else None
-        report = evaluate(classifier, dataset, rows, captchas)
-        description = f"every letter of another dataset ({report.n_letters} letters), not its test split"
+        report, description = _review_other_data(classifier, dataset, metadata)
     images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
     return ModelReview(report, images, exact, report.n_letters, description)
+
+
+class NothingToReview(ValueError):
+    """The data at hand holds none of the characters a model was trained to read."""
+
+
+def _review_other_data(classifier, dataset: Dataset, metadata: dict) -> tuple[Report, str]:
+    """Score a model on the letters of another dataset whose labels it knows; refuse when it knows none.
+
+    A model trained on digits and capitals, scored on lower-case letters, would fill the matrix with
+    rows it could never get right; that says nothing about the model.
+    """
+    known = set(str(c) for c in classifier.classes_)
+    usable = np.isin(dataset.letters.labels, list(known))
+    if not usable.any():
+        source = metadata.get("data", {}).get("source") or "its training data"
+        raise NothingToReview(
+            f"The loaded dataset has none of the characters this model reads ({''.join(sorted(known))[:40]}). "
+            f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
+        )
+    rows = np.nonzero(usable)[0]
+    captchas = None
+    if dataset.is_captchas:
+        captchas = np.array([i for i, text in enumerate(dataset.texts) if set(text) <= known], np.int64)
+    report = evaluate(classifier, dataset, rows, captchas)
+    description = f"every letter of another dataset ({report.n_letters} letters), not its test split"
+    left_out = int((~usable).sum())
+    if left_out:
+        description += f"; {left_out} letters of classes this model never learnt are left out"
+    return report, description
 
 
 def confusion_pairs(report: Report) -> list[dict]:

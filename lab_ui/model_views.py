@@ -31,7 +31,7 @@ def describe_model(entry) -> str:
     if meta.get("damaged"):
         return f"{entry.name} (damaged)"
     accuracy = meta.get("metrics", {}).get("letter_accuracy")
-    score = f" · {accuracy:.0%} letters" if isinstance(accuracy, (int, float)) else ""
+    score = f" · {accuracy:.1%} letters" if isinstance(accuracy, (int, float)) else ""
     created = meta.get("created", "")[: len("YYYY-MM-DDTHH:MM")].replace("T", " ")
     return f"{entry.name} · {meta.get('model_kind', '?')}{score} · {created}"
 

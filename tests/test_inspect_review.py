@@ -35,6 +35,23 @@ def test_review_on_other_data_scores_all_of_it(tiny_model_dir, tiny_config):
     assert "another dataset" in result.description
 
 
+def test_review_on_data_with_other_characters_leaves_them_out_or_refuses(tiny_model_dir, tiny_config):
+    import pytest
+
+    from captcha_core.data import generate_dataset
+
+    loaded = load_model(tiny_model_dir)
+    uploaded = {**loaded.metadata, "data": {**loaded.metadata["data"], "source": "class.zip"}}
+    half = generate_dataset(tiny_config.with_(seed=7, alphabet="abcXYZ"), count=10)
+    result = review.review_on(loaded.classifier, half, uploaded)
+    known = np.isin(half.letters.labels, list("abc"))
+    assert result.n_letters == known.sum() > 0
+    assert f"{(~known).sum()} letters of classes this model never learnt are left out" in result.description
+    foreign = generate_dataset(tiny_config.with_(seed=7, alphabet="XYZ"), count=5)
+    with pytest.raises(review.NothingToReview, match=r"none of the characters this model reads .*class\.zip"):
+        review.review_on(loaded.classifier, foreign, uploaded)
+
+
 def test_regenerated_data_that_came_out_different_is_still_split(tiny_model_dir, tiny_config):
     from captcha_core.data import generate_dataset
 

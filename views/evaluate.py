@@ -60,6 +60,9 @@ def load_review():
     try:
         dataset = None if review.is_generated(meta) else state.current_dataset()
         return cache.model_review(name, dataset)
+    except review.NothingToReview as exc:
+        st.info(str(exc), icon=":material/dataset:")
+        return None
     except Exception as exc:  # a dataset that no longer loads should not take the whole page down
         st.warning(f"Could not re-create the test letters to show pictures of the mistakes: {exc}")
         return None
