@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -48,8 +50,6 @@ def measure(count: int, fresh: int, settings: dict) -> dict:
     loading = time.perf_counter() - start
     result = train(dataset, config)
     fresh_data = generate_dataset(config.with_(seed=config.seed + FRESH_SEED_OFFSET, generate_count=fresh))
-    import numpy as np
-
     on_fresh = evaluate(result.classifier, fresh_data, np.arange(len(fresh_data.letters)), np.arange(len(fresh_data.texts)))
     return {
         "captchas": count,
