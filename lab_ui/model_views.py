@@ -68,6 +68,15 @@ def load_predictor(name: str):
         return None
 
 
+def chosen_predictor(key: str):
+    """The model picked in the select box and its loaded predictor; stops the page when there is none to use."""
+    name = pick_model(key)
+    predictor = load_predictor(name) if name else None
+    if predictor is None:
+        st.stop()
+    return name, predictor
+
+
 def zoom(image: np.ndarray, factor: int = PIXEL_ZOOM) -> np.ndarray:
     """Enlarge with square pixels, so the browser does not blur small letters."""
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)

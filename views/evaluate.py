@@ -26,10 +26,7 @@ DEMO_DIFFICULTY = "hard"
 st.title("Evaluate")
 st.caption("How well does a model read captchas it has never seen, and which letters does it mix up?")
 
-name = views.pick_model("evaluate_model")
-predictor = views.load_predictor(name) if name else None
-if predictor is None:
-    st.stop()
+name, predictor = views.chosen_predictor("evaluate_model")
 meta = predictor.metadata
 metrics = meta.get("metrics", {})
 

@@ -33,10 +33,7 @@ SAMPLE_SEED_LIMIT = 2**31
 st.title("Playground")
 st.caption("Show the model a captcha, a letter or your own handwriting, and see what it reads, and why.")
 
-name = views.pick_model("playground_model")
-predictor = views.load_predictor(name) if name else None
-if predictor is None:
-    st.stop()
+_, predictor = views.chosen_predictor("playground_model")
 
 # Every letter shown on this page, so "Look inside" can pick any of them.
 letters_seen: dict[str, object] = {}
