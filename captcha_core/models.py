@@ -1,6 +1,7 @@
 """Models: the seed's CNN (with its missing Flatten) and a random-forest baseline, behind one interface."""
 from __future__ import annotations
 
+import math
 import os
 import threading
 from typing import Callable
@@ -71,10 +72,14 @@ def learning_rate_schedule(config: Config, total_steps: int):
     return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, total_steps))
 
 
+def steps_per_epoch(n_samples: int, batch_size: int) -> int:
+    """Batches in one pass over the samples, the last one possibly short; at least one."""
+    return max(1, math.ceil(n_samples / batch_size))
+
+
 def execution_steps(config: Config, n_samples: int, batch_size: int) -> int:
     """Batches Keras runs per graph call: the configured number, but never more than an epoch holds."""
-    steps_per_epoch = max(1, -(-n_samples // batch_size))
-    return max(1, min(config.steps_per_execution, steps_per_epoch))
+    return max(1, min(config.steps_per_execution, steps_per_epoch(n_samples, batch_size)))
 
 
 def as_batch(images: np.ndarray) -> np.ndarray:
@@ -101,7 +106,7 @@ class CnnClassifier:
         y = np.array([lookup[c] for c in labels], np.int32)
         size = images.shape[1]
         self.model_ = build_cnn((size, size, 1), len(self.classes_), self.config)
-        steps = max(1, -(-len(images) // self.config.batch_size)) * self.config.epochs
+        steps = steps_per_epoch(len(images), self.config.batch_size) * self.config.epochs
         self.model_.compile(
             optimizer=keras.optimizers.Adam(learning_rate_schedule(self.config, steps)),
             loss="sparse_categorical_crossentropy",

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .config import DEFAULT, Config
 from .data import Dataset, DatasetError
 from .evaluation import Report, per_class_scores
-from .models import configure_tensorflow, execution_steps, predict_function
+from .models import configure_tensorflow, execution_steps, predict_function, steps_per_epoch
 from .resample import Resampled
 from .split import Split
 
@@ -272,7 +272,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     seconds["split_and_resample"] = time.perf_counter() - start
 
     pick = lambda rows, seq: [seq[i] for i in rows]  # noqa: E731
-    steps = max(1, math.ceil(len(split.train) / config.sequence_batch_size))
+    steps = steps_per_epoch(len(split.train), config.sequence_batch_size)
     callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel)
     classifier = SequenceClassifier(config)
     start = time.perf_counter()

@@ -1,7 +1,6 @@
 """Training: split first, resample the training split only, fit, evaluate on the untouched test split."""
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from .choice import resolve_model
 from .config import DEFAULT, Config
 from .data import Dataset, check_trainable
 from .evaluation import Report, evaluate
-from .models import make_classifier
+from .models import make_classifier, steps_per_epoch
 from .resample import Resampled, resample
 from .split import Split, split_dataset
 
@@ -154,7 +153,7 @@ def train(
 
     letters = dataset.letters
     classifier = make_classifier(config)
-    steps = max(1, math.ceil(len(train_rows) / config.batch_size))
+    steps = steps_per_epoch(len(train_rows), config.batch_size)
     callbacks = []
     if config.model == "cnn":
         callbacks = [make_keras_callback(config.epochs, steps, progress, cancel)]
