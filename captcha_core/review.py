@@ -27,8 +27,10 @@ def config_from_dict(data: dict | None) -> Config:
 
 
 def _known(cls, data: dict):
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    # JSON turns tuples into lists; a Config holds tuples so that it stays hashable and compares equal.
+    as_tuple = {name for name, f in fields.items() if isinstance(f.default, tuple)}
+    return cls(**{k: tuple(v) if k in as_tuple and isinstance(v, list) else v for k, v in data.items() if k in fields})
 
 
 def is_generated(metadata: dict) -> bool:
@@ -73,7 +75,7 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
     fingerprint = metadata.get("data", {}).get("fingerprint")
     exact = bool(fingerprint) and fingerprint == dataset.fingerprint()
     if exact or is_generated(metadata):
-        split = split_dataset(dataset, config_from_dict(metadata.get("config")))
+        split = training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
         report = evaluate(classifier, dataset, split.test, split.test_captchas)
         where = f"{report.n_letters} letters from {report.n_captchas} captchas"
         description = (
@@ -85,6 +87,19 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
         report, description = _review_other_data(classifier, dataset, metadata)
     images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
     return ModelReview(report, images, exact, report.n_letters, description)
+
+
+def training_split(dataset: Dataset, config: Config, kind: str):
+    """The split a model of this kind was trained with, made again from its configuration.
+
+    The sequence model splits whole captchas, the letter models split letters by captcha; scoring a sequence
+    model on the letter split would count some of its training captchas as test captchas.
+    """
+    if kind == "sequence":
+        from .sequence import split_captchas
+
+        return split_captchas(len(dataset.texts), config)
+    return split_dataset(dataset, config)
 
 
 class NothingToReview(ValueError):

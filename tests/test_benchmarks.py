@@ -99,3 +99,18 @@ def test_hostile_benchmark_inputs_are_what_they_claim_and_get_refused():
 
     small_cap = Limits(max_zip_total_bytes=1024**2)
     assert "more than the 1,048,576 allowed" in time_refusal(lambda: read_zip(bomb, small_cap), runs=1)["message"]
+
+
+def test_hard_benchmark_rescores_a_saved_model_on_its_own_test_split(tiny_model_dir):
+    from benchmarks import hard
+    from captcha_core.persistence import load_model
+
+    stored = load_model(tiny_model_dir).metadata
+    summary = hard.rescore(str(tiny_model_dir), fresh=12)
+    assert summary["test"]["n"] == stored["metrics"]["n_test_captchas"]
+    assert summary["test"]["captcha_accuracy"] == stored["metrics"]["captcha_accuracy"]
+    assert summary["fresh"]["n"] == 12 and 0 <= summary["fresh"]["captcha_accuracy"] <= 1
+    assert summary["model_kind"] == "cnn" and summary["epochs_run"] == stored["config"]["epochs"]
+    assert summary["settings"] == {"epochs": 2, "batch_size": 64}  # the tiny model's departures from the defaults
+    text = hard.as_markdown(summary, "python -m benchmarks.hard --model M")
+    assert "| fresh captchas (12)" in text

@@ -1,4 +1,6 @@
 """Core helpers behind the Evaluate and Playground pages: model review, activations, saliency, drawing."""
+import json
+
 import numpy as np
 
 from captcha_core import inspect, review
@@ -9,6 +11,8 @@ from captcha_core.persistence import load_model
 def test_config_round_trips_through_metadata(tiny_config):
     assert review.config_from_dict(tiny_config.to_dict()) == tiny_config
     assert review.config_from_dict({"epochs": 3, "from_the_future": 1}).epochs == 3
+    as_json = json.loads(json.dumps(tiny_config.to_dict()))  # tuples come back from a metadata file as lists
+    assert review.config_from_dict(as_json) == tiny_config
 
 
 def test_review_rebuilds_the_exact_test_split(tiny_model_dir):

@@ -12,8 +12,10 @@ from captcha_core.sequence import (
     build_sequence_model,
     correct_characters,
     greedy_decode,
+    moved,
     strip_width,
     to_strip,
+    to_strips,
 )
 
 # A reader small enough to learn a three-letter alphabet in a few seconds on 2 cores.
@@ -110,6 +112,76 @@ def test_sequence_model_round_trips_in_safe_mode(small_reader, tmp_path):
     readings = Predictor(loaded).solve_many(images)
     assert [r.text for r in readings] == [t for t, _ in reader.predict_texts(images)]
     assert all(r.boxes == [] and len(r.confidences) == len(r.text) for r in readings)
+
+
+def test_moved_strips_shift_whole_pixels_and_fill_with_paper():
+    strips = np.arange(12, dtype=np.uint8).reshape(1, 3, 4)
+    assert moved(strips, 1, 0)[0].tolist() == [[255, 0, 1, 2], [255, 4, 5, 6], [255, 8, 9, 10]]
+    assert moved(strips, -1, 1)[0].tolist() == [[255, 255, 255, 255], [1, 2, 3, 255], [5, 6, 7, 255]]
+    assert (moved(strips, 0, 3) == 255).all()
+    assert (moved(strips, 0, 0) == strips).all()
+
+
+def test_reading_averages_the_strip_and_its_four_moves(small_reader):
+    reader, images, _ = small_reader
+    strips = to_strips(images[:6], reader.height_, reader.width_)
+    step = round(reader.config.sequence_read_shift * reader.height_)
+    assert step >= 1 and reader.read_moves() == [(0, 0), (-step, 0), (step, 0), (0, -step), (0, step)]
+    singles = [reader.strip_probabilities(moved(strips, dx, dy), averaged=False) for dx, dy in reader.read_moves()]
+    np.testing.assert_allclose(reader.strip_probabilities(strips), np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
+    once = SequenceClassifier.from_model(reader.model_, reader.classes_, SMALL.with_(sequence_read_shift=0.0))
+    assert once.read_moves() == [(0, 0)]
+    np.testing.assert_allclose(once.strip_probabilities(strips), singles[0], rtol=1e-5, atol=1e-6)
+
+
+def test_training_shift_is_a_whole_pixel_move_within_the_limit(small_reader):
+    import tensorflow as tf
+
+    reader, images, _ = small_reader
+    shifting = SequenceClassifier.from_model(reader.model_, reader.classes_, SMALL.with_(sequence_shift=0.1))
+    strip = to_strips(images[:1], reader.height_, reader.width_)[0][..., None]
+    limit_y, limit_x = round(0.1 * reader.height_), round(0.1 * reader.width_)
+    possible = {(dx, dy): moved(strip[None, ..., 0], dx, dy)[0] for dx in range(-limit_x, limit_x + 1) for dy in range(-limit_y, limit_y + 1)}
+    seen = set()
+    for _ in range(8):
+        out, label = shifting._random_shift(tf.constant(strip), tf.constant([1]))
+        out = out.numpy()[..., 0]
+        matches = [move for move, expected in possible.items() if (expected == out).all()]
+        assert out.shape == strip.shape[:2] and matches and label.numpy().tolist() == [1]
+        seen.add(matches[0])
+    assert len(seen) > 1  # it really moves
+
+
+@pytest.fixture(scope="module")
+def small_training():
+    from captcha_core.training import train
+
+    dataset = generate_dataset(SMALL)
+    return dataset, train(dataset, SMALL.with_(model="sequence"))
+
+
+def test_train_splits_whole_captchas_and_reports_them(small_training):
+    dataset, result = small_training
+    split = result.split
+    assert result.classifier.kind == "sequence" and result.protocol == "honest"
+    assert set(split.train).isdisjoint(split.test) and set(split.val).isdisjoint(split.test)
+    assert sorted([*split.train, *split.val, *split.test]) == list(range(len(dataset.texts)))
+    assert result.report.n_captchas == len(split.test) and result.report.captcha_accuracy >= 0.5
+
+
+def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(small_training, tmp_path):
+    """The letter split would put some of the model's training captchas among the test ones."""
+    from captcha_core import review
+    from captcha_core.persistence import build_metadata, load_model, save_model
+
+    dataset, result = small_training
+    out = save_model(result.classifier, result.classifier.classes_, build_metadata(result, dataset, result.config), tmp_path / "seq")
+    loaded = load_model(out)
+    reviewed = review.review_on(loaded.classifier, dataset, loaded.metadata)
+    assert reviewed.exact and reviewed.report.n_captchas == len(result.split.test)
+    assert reviewed.report.captcha_accuracy == result.report.captcha_accuracy
+    letter_split_captchas = review.split_dataset(dataset, result.config).test_captchas
+    assert set(letter_split_captchas) != set(result.split.test)  # so the choice of split matters
 
 
 def test_auto_picks_cnn_when_segmentation_works(easy_dataset):
