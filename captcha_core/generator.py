@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .config import DEFAULT
 
-DIFFICULTIES = ("easy", "medium", "hard")
+DIFFICULTIES = ("easy", "medium", "hard", "lined")
 
 # Hershey faces that read as ordinary letters; the script faces are too unlike the seed's captchas.
 HERSHEY_FACES = (
@@ -35,6 +35,7 @@ class Style:
     clutter: int  # random arcs and blobs in the background
     ink: tuple[int, int]  # gray level range of the ink
     paper: tuple[int, int]  # gray level range of the background
+    curves: int = 0  # wavy lines drawn across the whole captcha, through the letters
 
 
 STYLES = {
@@ -44,6 +45,8 @@ STYLES = {
     "medium": Style((26, 38), (1, 5), 18.0, 5, 60, 0, 0, (0, 90), (200, 255)),
     # Touching letters, a line through the text and background clutter.
     "hard": Style((26, 40), (-7, -1), 25.0, 6, 120, 1, 3, (0, 110), (180, 240)),
+    # Letters mostly apart, a thick wavy line through all of them and noise dots, like many public captcha sets.
+    "lined": Style((26, 34), (-1, 4), 10.0, 4, 80, 0, 0, (0, 90), (200, 255), curves=1),
 }
 
 
@@ -162,6 +165,8 @@ def add_clutter(canvas: np.ndarray, style: Style, rng: np.random.Generator, ink:
     for _ in range(style.lines):
         y1, y2 = (int(v) for v in rng.integers(h // 3, 2 * h // 3, size=2))
         cv2.line(canvas, (0, y1), (w - 1, y2), ink, int(rng.integers(1, 3)), cv2.LINE_AA)
+    for _ in range(style.curves):
+        cv2.polylines(canvas, [wavy_line(h, w, rng)], False, ink, int(rng.integers(2, 4)), cv2.LINE_AA)
     for _ in range(style.clutter):
         center = (int(rng.integers(0, w)), int(rng.integers(0, h)))
         axes = (int(rng.integers(5, 20)), int(rng.integers(3, 10)))
@@ -171,3 +176,13 @@ def add_clutter(canvas: np.ndarray, style: Style, rng: np.random.Generator, ink:
         xs = rng.integers(0, w, size=style.dots)
         canvas[ys, xs] = np.minimum(canvas[ys, xs], rng.integers(0, 160, size=style.dots)).astype(np.uint8)
     return canvas
+
+
+def wavy_line(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """Points of a sine across the full width, around the text's middle, as int32 (x, y) for cv2.polylines."""
+    xs = np.arange(w, dtype=np.float64)
+    middle = rng.uniform(0.4, 0.6) * h
+    amplitude = rng.uniform(0.08, 0.2) * h
+    period = rng.uniform(0.6, 1.5) * w
+    ys = middle + amplitude * np.sin(2 * np.pi * xs / period + rng.uniform(0, 2 * np.pi))
+    return np.stack([xs, ys], axis=1).round().astype(np.int32)

@@ -157,12 +157,14 @@ class SequenceClassifier:
         self.classes_ = list(classes) if classes is not None else sorted(set("".join(texts)))
         self.height_ = self.config.sequence_height
         self.width_ = strip_width(images, texts, self.config)
+        self.batch_size_ = training_batch_size(len(images), self.config)
+        self.warp_ = training_warp(len(images), self.config)
         self.model_ = build_sequence_model((self.height_, self.width_, 1), len(self.classes_), self.config)
         trainer = keras.Model(self.model_.input, self.model_.get_layer("logits").output, name="ctc_trainer")
         trainer.compile(
             optimizer=keras.optimizers.Adam(self.config.sequence_learning_rate),
             loss=keras.losses.CTC(),
-            steps_per_execution=execution_steps(self.config, len(images), self.config.sequence_batch_size),
+            steps_per_execution=execution_steps(self.config, len(images), self.batch_size_),
         )
         train_strips = to_strips(images, self.height_, self.width_)
         has_val = val_images is not None and len(val_images) > 0
@@ -199,8 +201,28 @@ class SequenceClassifier:
             ds = ds.shuffle(len(labels), seed=self.config.seed, reshuffle_each_iteration=True)
             if self.config.sequence_shift:
                 ds = ds.map(self._random_shift, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.batch(self.config.sequence_batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
+        ds = ds.batch(self.batch_size_).map(lambda x, y: (tf.cast(x, tf.float32), y))
+        if shuffle and self.warp_:
+            ds = ds.map(self._random_warp, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _random_warp(self, strips, labels):
+        """Scale and shear each strip of a float batch about its centre by up to warp_, paper filling in."""
+        import tensorflow as tf
+
+        n = tf.shape(strips)[0]
+        warp = self.warp_
+        scale = 1.0 / tf.random.uniform([n], 1 - warp, 1 + warp, seed=self.config.seed)
+        shear = tf.random.uniform([n], -warp, warp, seed=self.config.seed + 1)
+        cx, cy = self.width_ / 2, self.height_ / 2
+        zero = tf.zeros([n])
+        # Output pixel (x, y) samples the input at (s(x - cx) + h(y - cy) + cx, s(y - cy) + cy).
+        transforms = tf.stack([scale, shear, cx - scale * cx - shear * cy, zero, scale, cy - scale * cy, zero, zero], axis=1)
+        warped = tf.raw_ops.ImageProjectiveTransformV3(
+            images=strips, transforms=transforms, output_shape=tf.shape(strips)[1:3],
+            fill_value=float(PAPER), interpolation="BILINEAR", fill_mode="CONSTANT",
+        )
+        return warped, labels
 
     def _random_shift(self, strip, label):
         """Move a training strip by whole pixels, up to config.sequence_shift of its size, filling with paper."""
@@ -239,6 +261,19 @@ class SequenceClassifier:
     def predict_texts(self, images: list[np.ndarray]) -> list[tuple[str, list[float]]]:
         """(text, per-character confidences) for grayscale captchas of any size, all in one model call."""
         return self.read_strips(to_strips(images, self.height_, self.width_))
+
+
+def training_batch_size(n_train: int, config: Config) -> int:
+    """config.sequence_batch_size, made smaller (down to sequence_min_batch) so an epoch has sequence_min_steps."""
+    if not config.sequence_min_steps:
+        return config.sequence_batch_size
+    fitting = n_train // config.sequence_min_steps
+    return int(np.clip(fitting, min(config.sequence_min_batch, config.sequence_batch_size), config.sequence_batch_size))
+
+
+def training_warp(n_train: int, config: Config) -> float:
+    """How far training strips are scaled and sheared: config.sequence_warp for small sets, else 0."""
+    return config.sequence_warp if n_train < config.sequence_warp_below else 0.0
 
 
 def make_accuracy_callback(reader: "SequenceClassifier", train_strips, train_texts, val_strips, val_texts):
@@ -306,7 +341,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     seconds["split_and_resample"] = time.perf_counter() - start
 
     pick = lambda rows, seq: [seq[i] for i in rows]  # noqa: E731
-    steps = steps_per_epoch(len(split.train), config.sequence_batch_size)
+    steps = steps_per_epoch(len(split.train), training_batch_size(len(split.train), config))
     callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel)
     classifier = SequenceClassifier(config)
     start = time.perf_counter()

@@ -112,5 +112,22 @@ def test_hard_benchmark_rescores_a_saved_model_on_its_own_test_split(tiny_model_
     assert summary["fresh"]["n"] == 12 and 0 <= summary["fresh"]["captcha_accuracy"] <= 1
     assert summary["model_kind"] == "cnn" and summary["epochs_run"] == stored["config"]["epochs"]
     assert summary["settings"] == {"epochs": 2, "batch_size": 64}  # the tiny model's departures from the defaults
-    text = hard.as_markdown(summary, "python -m benchmarks.hard --model M")
-    assert "| fresh captchas (12)" in text
+    assert summary["level"] == "easy"
+
+
+def test_hard_benchmark_text_says_which_bar_was_missed():
+    from benchmarks import hard
+
+    summary = {
+        "level": "lined", "captchas": 1040, "model_kind": "sequence", "model_choice": None, "epochs_run": 40, "epoch_limit": 60,
+        "seconds": {"training": 480.0}, "test": {"captcha_accuracy": 0.95, "character_accuracy": 0.99, "n": 208},
+        "fresh": {"captcha_accuracy": 0.98, "character_accuracy": 0.995, "n": 500},
+    }
+    text = hard.as_markdown(summary, "cmd")
+    assert "| fresh captchas (500): whole captchas / characters | 98.00% / 99.50% |" in text
+    assert "97% of whole fresh captchas from at most 6 min of training | **not met**, 2.0 min too long |" in text
+    assert "40 epochs (stopped early)" in text
+    quick = {**summary, "seconds": {"training": 300.0}, "epochs_run": 60}
+    assert "| met |" in hard.as_markdown(quick, "cmd") and "all epochs allowed" in hard.as_markdown(quick, "cmd")
+    weak = {**summary, "level": "hard", "fresh": {**summary["fresh"], "captcha_accuracy": 0.94}}
+    assert "| 95% of whole fresh captchas | **not met**, 1.0 points short |" in hard.as_markdown(weak, "cmd").replace("target: ", "")

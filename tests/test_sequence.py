@@ -29,6 +29,7 @@ SMALL = DEFAULT.with_(
     sequence_rnn_layers=1,
     sequence_dropout=0.0,
     sequence_shift=0.0,
+    sequence_warp=0.0,
     sequence_epochs=16,
     sequence_patience=16,
     sequence_batch_size=16,
@@ -150,6 +151,32 @@ def test_training_shift_is_a_whole_pixel_move_within_the_limit(small_reader):
         assert out.shape == strip.shape[:2] and matches and label.numpy().tolist() == [1]
         seen.add(matches[0])
     assert len(seen) > 1  # it really moves
+
+
+def test_small_sets_get_smaller_batches_and_warping():
+    from captcha_core.sequence import training_batch_size, training_warp
+
+    assert training_batch_size(8640, DEFAULT) == DEFAULT.sequence_batch_size  # 135 batches an epoch already
+    assert training_batch_size(750, DEFAULT) == DEFAULT.sequence_min_batch
+    assert training_batch_size(48 * 30, DEFAULT) == 30
+    assert training_batch_size(750, DEFAULT.with_(sequence_min_steps=0)) == DEFAULT.sequence_batch_size
+    assert training_warp(750, DEFAULT) == DEFAULT.sequence_warp > 0
+    assert training_warp(DEFAULT.sequence_warp_below, DEFAULT) == 0.0
+
+
+def test_warping_scales_and_shears_around_the_centre_and_fills_with_paper():
+    import tensorflow as tf
+
+    reader = SequenceClassifier(DEFAULT)
+    reader.height_, reader.width_, reader.warp_ = 40, 80, 0.15
+    strips = np.full((8, 40, 80, 1), 255.0, np.float32)
+    strips[:, 16:24, 36:44] = 0.0  # an ink square at the centre
+    warped, labels = reader._random_warp(tf.constant(strips), tf.constant(np.arange(8)))
+    warped = warped.numpy()
+    assert warped.shape == strips.shape and labels.numpy().tolist() == list(range(8))
+    assert (warped[:, 19:21, 39:41] < 64).all()  # the centre stays ink
+    assert (warped[:, :4] == 255).all() and (warped[:, :, :8] == 255).all()  # the edges stay paper
+    assert len({warped[i].tobytes() for i in range(8)}) > 1  # each strip gets its own warp
 
 
 @pytest.fixture(scope="module")
