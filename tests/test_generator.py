@@ -37,3 +37,14 @@ def test_classes_are_imbalanced_like_the_seed():
 def test_bad_difficulty_is_refused():
     with pytest.raises(ValueError, match="difficulty"):
         generate_captchas(1, difficulty="impossible")
+
+
+def test_lined_captchas_carry_a_line_across_the_whole_width_and_other_levels_do_not():
+    def inked_column_share(image):
+        ink = image < (int(image.min()) + int(np.median(image))) // 2
+        return ink[:, 12:-12].any(axis=0).mean()  # inside the margins, where gaps between letters would be
+
+    lined = [inked_column_share(im) for _, im in generate_captchas(20, difficulty="lined", seed=4)]
+    easy = [inked_column_share(im) for _, im in generate_captchas(20, difficulty="easy", seed=4)]
+    assert min(lined) > 0.97  # the wavy line leaves no column of paper between letters
+    assert max(easy) < 0.97
