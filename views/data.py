@@ -36,7 +36,10 @@ def generator_controls(spec: dict) -> None:
     cols = st.columns([2, 1, 1, 2, 1])
     difficulty = cols[0].segmented_control(
         "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
-        help="easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines, clutter",
+        help=(
+            "easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines, clutter"
+            " · lined: a wavy line through every letter"
+        ),
     )
     count = cols[1].number_input("Captchas", *COUNT_RANGE, value=current["count"], step=COUNT_STEP, key="gen_count")
     length = cols[2].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
