@@ -164,8 +164,9 @@ class Config:
     # same at about a third of each training step.
     sequence_shift: float = 0.05
     # Small sets overfit: on 1,040 built-in "lined" captchas (750 to train) the model read 99% of its training
-    # captchas and 48% of the held-out ones. Training sets below sequence_warp_below captchas therefore also
-    # scale and shear each strip by up to this share: 95.8% of fresh captchas whole, from the same 750.
+    # captchas and 47% of the held-out ones. Training sets below sequence_warp_below captchas therefore also
+    # scale and shear each strip by up to this share: 95.9% of 1,000 fresh captchas whole, from the same 750
+    # (python -m benchmarks.hard --level lined).
     # Larger sets are left as measured without it (12,000 hard captchas, python -m benchmarks.hard).
     sequence_warp: float = 0.15
     sequence_warp_below: int = 4000
