@@ -33,7 +33,8 @@ def alphabet_problem(alphabet: str) -> str | None:
 def generator_controls(spec: dict) -> None:
     """Generator settings; a valid change switches the session to the new dataset at once."""
     current = spec if spec["kind"] == "generated" else state.default_dataset_spec()
-    cols = st.columns([2, 1, 1, 2, 1])
+    # Wide enough for all four difficulty names on one row at the usual laptop width.
+    cols = st.columns([2.8, 1, 1, 2, 1])
     difficulty = cols[0].segmented_control(
         "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
         help=(
