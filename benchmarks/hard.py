@@ -25,7 +25,7 @@ from captcha_core.config import DEFAULT  # noqa: E402
 from captcha_core.data import generate_dataset  # noqa: E402
 from captcha_core.evaluation import evaluate  # noqa: E402
 from captcha_core.persistence import build_metadata, load_model, save_model  # noqa: E402
-from captcha_core.review import config_from_dict, regenerate_dataset, training_split  # noqa: E402
+from captcha_core.review import config_from_dict, regenerate_dataset, review_on  # noqa: E402
 from captcha_core.training import train  # noqa: E402
 
 from benchmarks.protocols import write_between_markers  # noqa: E402
@@ -105,9 +105,7 @@ def rescore(folder: str, fresh: int) -> dict:
     loaded = load_model(folder)
     metadata = loaded.metadata
     config = config_from_dict(metadata.get("config"))
-    dataset = regenerate_dataset(metadata)
-    split = training_split(dataset, config, loaded.classifier.kind)
-    report = evaluate(loaded.classifier, dataset, split.test, split.test_captchas)
+    report = review_on(loaded.classifier, regenerate_dataset(metadata), metadata).report
     settings = {k: v for k, v in config.to_dict().items() if k not in SET_BY_BENCHMARK and v != getattr(DEFAULT, k, v)}
     return summarize(
         loaded.classifier, report, fresh, config, settings, metadata.get("model_choice"), metadata.get("model_kind"),
