@@ -159,10 +159,11 @@ class SequenceClassifier:
         self.width_ = strip_width(images, texts, self.config)
         self.batch_size_ = training_batch_size(len(images), self.config)
         self.warp_ = training_warp(len(images), self.config)
+        self.learning_rate_ = training_rate(self.batch_size_, self.config)
         self.model_ = build_sequence_model((self.height_, self.width_, 1), len(self.classes_), self.config)
         trainer = keras.Model(self.model_.input, self.model_.get_layer("logits").output, name="ctc_trainer")
         trainer.compile(
-            optimizer=keras.optimizers.Adam(self.config.sequence_learning_rate),
+            optimizer=keras.optimizers.Adam(self.learning_rate_),
             loss=keras.losses.CTC(),
             steps_per_execution=execution_steps(self.config, len(images), self.batch_size_),
         )
@@ -269,6 +270,11 @@ def training_batch_size(n_train: int, config: Config) -> int:
         return config.sequence_batch_size
     fitting = n_train // config.sequence_min_steps
     return int(np.clip(fitting, min(config.sequence_min_batch, config.sequence_batch_size), config.sequence_batch_size))
+
+
+def training_rate(batch_size: int, config: Config) -> float:
+    """config.sequence_learning_rate, scaled with the batch: it is the rate for batches of sequence_batch_size."""
+    return config.sequence_learning_rate * batch_size / config.sequence_batch_size
 
 
 def training_warp(n_train: int, config: Config) -> float:

@@ -153,8 +153,11 @@ def test_training_shift_is_a_whole_pixel_move_within_the_limit(small_reader):
     assert len(seen) > 1  # it really moves
 
 
-def test_small_sets_get_smaller_batches_and_warping():
-    from captcha_core.sequence import training_batch_size, training_warp
+def test_small_sets_get_smaller_batches_with_a_smaller_rate_and_warping():
+    from captcha_core.sequence import training_batch_size, training_rate, training_warp
+
+    assert training_rate(DEFAULT.sequence_batch_size, DEFAULT) == DEFAULT.sequence_learning_rate
+    assert training_rate(DEFAULT.sequence_batch_size // 4, DEFAULT) == pytest.approx(DEFAULT.sequence_learning_rate / 4)
 
     assert training_batch_size(8640, DEFAULT) == DEFAULT.sequence_batch_size  # 135 batches an epoch already
     assert training_batch_size(750, DEFAULT) == DEFAULT.sequence_min_batch
@@ -194,6 +197,10 @@ def test_train_splits_whole_captchas_and_reports_them(small_training):
     assert set(split.train).isdisjoint(split.test) and set(split.val).isdisjoint(split.test)
     assert sorted([*split.train, *split.val, *split.test]) == list(range(len(dataset.texts)))
     assert result.report.n_captchas == len(split.test) and result.report.captcha_accuracy >= 0.5
+    # The optimizer started at the rate scaled to the batch actually used.
+    reader = result.classifier
+    assert result.history["learning_rate"][0] == pytest.approx(reader.learning_rate_)
+    assert reader.learning_rate_ == pytest.approx(SMALL.sequence_learning_rate * reader.batch_size_ / SMALL.sequence_batch_size)
 
 
 def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(small_training, tmp_path):
