@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 
-from .config import DEFAULT, Config
+from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
 from .data import DatasetError, collect_images, generate_dataset, load_path
 from .generator import DIFFICULTIES, generate_captchas
 from .imageio import InputRejected
@@ -81,15 +81,12 @@ def safe_folder_name(label: str) -> str:
 
 
 def config_from_args(args) -> Config:
-    return DEFAULT.with_(
+    config = DEFAULT
+    # Until auto has chosen, an explicit epochs/batch/rate is meant for whichever model trains.
+    for kind in NETWORK_FIELDS:
+        config = with_network_settings(config, kind, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
+    return config.with_(
         model=args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        # Until auto has chosen, an explicit epochs/batch/rate is meant for whichever model trains.
-        sequence_epochs=args.epochs,
-        sequence_batch_size=args.batch_size,
-        sequence_learning_rate=args.learning_rate,
         resample=args.resample,
         per_class=args.per_class,
         seed=args.seed,

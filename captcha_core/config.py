@@ -196,3 +196,20 @@ class Config:
 
 
 DEFAULT = Config()
+
+# The settings a user tunes per network, and the Config fields that hold them for each kind: the letter CNN
+# and the sequence model train very differently (10 epochs at batch 128 against up to 60 at batch 64).
+NETWORK_FIELDS = {
+    "cnn": {"epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate"},
+    "sequence": {"epochs": "sequence_epochs", "batch_size": "sequence_batch_size", "learning_rate": "sequence_learning_rate"},
+}
+
+
+def network_settings(config: Config, kind: str) -> dict:
+    """Epochs, batch size and learning rate a network kind trains with under `config`."""
+    return {name: getattr(config, field) for name, field in NETWORK_FIELDS[kind].items()}
+
+
+def with_network_settings(config: Config, kind: str, **settings) -> Config:
+    """`config` with a network kind's epochs, batch size or learning rate changed (None keeps the value)."""
+    return config.with_(**{NETWORK_FIELDS[kind][name]: value for name, value in settings.items()})

@@ -130,6 +130,8 @@ def render_running(snap: jobs.JobState) -> None:
             f":material/model_training: **Training in progress:** `{snap.name}` ({snap.model_kind}) "
             f"on {snap.data} · running for {duration(snap.elapsed)}"
         )
+        if snap.choice:
+            head.caption(f"auto chose {snap.model_kind}: {snap.choice}")
         stop.button(
             "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop,
             disabled=snap.status == jobs.STOPPING, help="Stops after the current batch; nothing is saved.",
@@ -147,9 +149,12 @@ def render_done(snap: jobs.JobState) -> None:
         scores += f", whole-captcha accuracy **{metrics['captcha_accuracy']:.1%}**"
     renamed = f" (`{snap.name}` already existed, so this run got a new name)" if snap.saved_as != snap.name else ""
     st.success(
-        f"Trained and saved `{snap.saved_as}`{renamed} in {duration(snap.elapsed)}: {scores} on the held-out test split.",
+        f"Trained and saved `{snap.saved_as}`{renamed} ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
+        "the held-out test split.",
         icon=":material/check_circle:",
     )
+    if snap.choice:
+        st.caption(f"auto chose {snap.model_kind}: {snap.choice}")
     with st.container(horizontal=True):
         st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
         st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
@@ -183,7 +188,8 @@ def registry_frame(entries) -> pd.DataFrame:
                 "kind": meta.get("model_kind", "?"),
                 "letter acc": metrics.get("letter_accuracy"),
                 "captcha acc": metrics.get("captcha_accuracy"),
-                "epochs": meta.get("config", {}).get("epochs") if meta.get("model_kind") != "forest" else None,
+                # Epochs actually run: the sequence model stops early, and its limit is not the CNN's.
+                "epochs": len(meta.get("history", {}).get("loss", [])) or None,
                 "data": meta.get("data", {}).get("source", ""),
                 "created": meta.get("created", "")[:19].replace("T", " "),
             }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from captcha_core.config import Config
+from captcha_core.config import NETWORK_FIELDS, Config, network_settings
 from captcha_core.data import Dataset, DatasetError
 from captcha_core.imageio import InputRejected
 from captcha_core.persistence import ModelExists, check_name, next_free_name
@@ -38,6 +38,7 @@ class JobState:
     name: str = ""  # the name asked for
     saved_as: str = ""  # the registry name actually written (versioned when the asked one existed)
     model_kind: str = ""
+    choice: str = ""  # why auto picked model_kind; empty when the user picked it
     data: str = ""  # a description of the dataset, for other sessions
     epoch: int = 0
     epochs: int = 0
@@ -90,7 +91,11 @@ class TrainJob:
 
     def start(self, dataset: Dataset, config: Config, name: str, models_root: Path, data_label: str = "") -> StartResult:
         """Start training unless one is already running; the check and the claim happen under one lock."""
+        from captcha_core.choice import resolve_model
+
         check_name(name)
+        # Resolving auto here only names the model on the page; train() resolves it again, the same way.
+        chosen, choice = resolve_model(dataset, config)
         with self._lock:
             if self._state.active:
                 return StartResult(False, self._busy_message(self._state))
@@ -101,9 +106,10 @@ class TrainJob:
                 status=RUNNING,
                 phase="preparing",
                 name=name,
-                model_kind=config.model,
+                model_kind=chosen.model,
+                choice=choice["reason"] if choice else "",
                 data=data_label or dataset.source,
-                epochs=config.epochs,
+                epochs=network_settings(chosen, chosen.model)["epochs"] if chosen.model in NETWORK_FIELDS else 0,
                 started=time.time(),
             )
             self._thread = threading.Thread(
@@ -145,7 +151,7 @@ class TrainJob:
         try:
             result = self._train(job_id, dataset, config, cancel)
             self._update(job_id, phase="saving")
-            saved_as = self._save(result, dataset, config, name, root)
+            saved_as = self._save(result, dataset, name, root)
             self._finish(job_id, DONE, saved_as=saved_as, metrics=result.report.to_dict(), history=result.history)
         except TrainingCancelled:
             self._finish(job_id, CANCELLED, message="Training was stopped before it finished; nothing was saved.")
@@ -159,11 +165,13 @@ class TrainJob:
         from captcha_core.training import train
 
         def on_progress(progress) -> None:
+            # "preparing" reports no epoch count yet; the one set at start stands until training reports its own.
+            planned = {"epochs": progress.epochs} if progress.epochs else {}
             self._update(
                 job_id,
                 phase=progress.phase,
                 epoch=progress.epoch,
-                epochs=progress.epochs or config.epochs,
+                **planned,
                 step=progress.step,
                 steps=progress.steps,
                 fraction=progress.fraction,
@@ -174,12 +182,12 @@ class TrainJob:
         return train(dataset, config, progress=on_progress, cancel=cancel)
 
     @staticmethod
-    def _save(result, dataset: Dataset, config: Config, name: str, root: Path) -> str:
+    def _save(result, dataset: Dataset, name: str, root: Path) -> str:
         """Save under `name`, or its next free version: an existing model is never overwritten."""
         from captcha_core.persistence import build_metadata, save_model
 
         labels = [str(c) for c in result.classifier.classes_]
-        metadata = build_metadata(result, dataset, config)
+        metadata = build_metadata(result, dataset, result.config)  # auto resolved: the kind actually trained
         while True:
             free = next_free_name(root, name)
             try:

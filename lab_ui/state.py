@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from captcha_core.config import DEFAULT
+from captcha_core.choice import AUTO
+from captcha_core.config import DEFAULT, NETWORK_FIELDS, network_settings, with_network_settings
 from captcha_core.data import Dataset
 
 from . import cache
@@ -65,18 +66,21 @@ def select_model(name: str) -> None:
 
 
 def training_options() -> dict:
-    """The session's training settings (shared by Data's resampling preview and Train); config defaults at first."""
+    """The session's training settings (shared by Data's resampling preview and Train); config defaults at first.
+
+    Each network kind keeps its own epochs, batch size and rate under "networks", so switching the model
+    shows that model's settings instead of carrying the CNN's 10 epochs over to the sequence model.
+    """
     return st.session_state.setdefault(
         "training_options",
         {
-            "model": DEFAULT.model,
-            "epochs": DEFAULT.epochs,
-            "batch_size": DEFAULT.batch_size,
-            "learning_rate": DEFAULT.learning_rate,
+            # The dashboard lets the data choose, as `train` does: auto picks cnn or sequence from the cut yield.
+            "model": AUTO,
+            "networks": {kind: network_settings(DEFAULT, kind) for kind in NETWORK_FIELDS},
             "resample": DEFAULT.resample,
             "per_class": DEFAULT.per_class,
             "seed": DEFAULT.seed,
-            "name": DEFAULT.model,
+            "name": "model",
         },
     )
 
@@ -86,10 +90,18 @@ def update_training_options(**changes) -> None:
     training_options().update(changes)
 
 
+def update_network_options(kind: str, **settings) -> None:
+    """Change one network kind's epochs, batch size or learning rate for this session."""
+    training_options()["networks"][kind].update(settings)
+
+
 def training_config():
     """The pipeline Config these settings describe, on top of the defaults (a None target keeps the default)."""
-    options = {key: value for key, value in training_options().items() if key != "name"}
-    return DEFAULT.with_(**options)
+    options = training_options()
+    config = DEFAULT.with_(**{key: options[key] for key in ("model", "resample", "per_class", "seed")})
+    for kind, settings in options["networks"].items():
+        config = with_network_settings(config, kind, **settings)
+    return config
 
 
 def started_job() -> int | None:

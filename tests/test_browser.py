@@ -129,6 +129,9 @@ def train_tiny_model(page, server_pid: int) -> None:
     go_to(page, "Train", "Train")
     page.get_by_text(f"{CAPTCHAS} easy captchas").first.wait_for(timeout=PAGE_MS)
     wait_server_idle(server_pid)
+    # auto is the default and has no epochs of its own: pick the letter CNN to set them.
+    page.get_by_role("radiogroup", name="Model").get_by_role("radio", name="cnn", exact=True).click()
+    wait_ready(page)
     epochs = page.get_by_label("Epochs")
     epochs.fill("1")
     epochs.press("Enter")

@@ -1,4 +1,5 @@
 """The Train page and its background job: a tiny real training, progress, the registry, one job per server."""
+import json
 import subprocess
 import sys
 import threading
@@ -32,9 +33,36 @@ def test_first_visit_renders_settings_and_an_empty_registry(workspace):
     assert any("No trained models yet" in i.value for i in at.info)
 
 
+def test_each_model_keeps_its_own_settings_and_auto_trains_with_them(workspace):
+    at = train_page()
+    assert at.button_group(key="train_model").value == "auto"
+    assert any("cut cleanly" in m.value for m in at.markdown)
+    assert not [n for n in at.number_input if n.key.startswith("train_epochs")]  # auto uses the chosen model's
+    at.button_group(key="train_model").set_value("sequence").run()
+    assert at.number_input(key="train_epochs_sequence").value == DEFAULT.sequence_epochs
+    at.number_input(key="train_epochs_sequence").set_value(7).run()
+    at.button_group(key="train_model").set_value("cnn").run()
+    assert at.number_input(key="train_epochs_cnn").value == DEFAULT.epochs  # not the sequence's 7
+    at.number_input(key="train_epochs_cnn").set_value(1).run()
+    at.button_group(key="train_model").set_value("auto").run()
+    at.text_input(key="train_name").set_value("picked").run()
+    at.button(key="train_start").click().run()
+    # Easy captchas cut cleanly: the page names the letter CNN as what auto trains, and why.
+    snap = jobs.get_job().snapshot()
+    assert snap.model_kind == "cnn" and "cut" in snap.choice
+    assert jobs.get_job().wait(TRAIN_TIMEOUT)
+    at.run()
+    assert any("auto chose cnn" in c.value for c in at.caption)
+    metadata = json.loads((workspace / "models" / "picked" / "metadata.json").read_text())
+    assert metadata["model_kind"] == "cnn" and metadata["model_choice"]["chosen"] == "cnn"
+    assert (metadata["config"]["epochs"], metadata["config"]["sequence_epochs"]) == (1, 7)
+    assert len(metadata["history"]["loss"]) == 1
+
+
 def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     at = train_page()
-    at.number_input(key="train_epochs").set_value(1).run()
+    at.button_group(key="train_model").set_value("cnn").run()
+    at.number_input(key="train_epochs_cnn").set_value(1).run()
     at.text_input(key="train_name").set_value("tiny").run()
     at.button(key="train_start").click().run()
     assert not at.exception

@@ -1,6 +1,8 @@
 """Train: pick the hyperparameters, train in the background, watch the curves, compare the trained models."""
 import streamlit as st
 
+from captcha_core.choice import AUTO
+from captcha_core.config import DEFAULT, NETWORK_FIELDS
 from captcha_core.data import DatasetError
 from captcha_core.imageio import InputRejected
 from captcha_core.models import MODEL_KINDS
@@ -14,42 +16,71 @@ EPOCH_RANGE = (1, 100)
 BATCH_SIZES = [16, 32, 64, 128, 256]
 LEARNING_RATE_RANGE = (1e-5, 1.0)
 LEARNING_RATE_STEP = 5e-4
+MODEL_CHOICES = (AUTO, *MODEL_KINDS)
 MODEL_HELP = (
-    "cnn: the seed's convolutional network, one letter at a time · forest: a random forest on raw pixels, "
-    "a quick baseline · sequence: reads the whole captcha without cutting it (for touching letters)"
+    "auto: lets the data choose between cnn and sequence · cnn: the seed's convolutional network, one letter at "
+    "a time · forest: a random forest on raw pixels, a quick baseline · sequence: reads the whole captcha "
+    "without cutting it (for touching letters)"
+)
+AUTO_TEXT = (
+    f"**auto** first cuts the training captchas into letters. If at least {DEFAULT.auto_yield_threshold:.0%} cut "
+    "cleanly, it trains the letter CNN, otherwise the sequence model, each with its own settings. To change "
+    "them, pick **cnn** or **sequence**; auto keeps what you set there."
+)
+WHOLE_HELP = "The sequence model reads whole captchas, so there are no letters to balance."
+FOREST_TEXT = "The **forest** trains in one go: it has no epochs, batches or learning rate."
+SEQUENCE_EPOCHS_HELP = "The most epochs: training stops early once the validation loss stops improving."
+SEQUENCE_BATCH_HELP = (
+    f"Small sets train on smaller batches (down to {DEFAULT.sequence_min_batch}) until an epoch has "
+    f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion."
 )
 
 
 def settings_form() -> None:
     """Hyperparameter inputs; every change is written to the session's training options."""
     options = state.training_options()
-    row1 = st.columns([3, 2, 2, 2])
-    model = row1[0].segmented_control(
-        "Model", MODEL_KINDS, default=options["model"], required=True, key="train_model", help=MODEL_HELP
+    model = st.segmented_control(
+        "Model", MODEL_CHOICES, default=options["model"], required=True, key="train_model", help=MODEL_HELP
     )
-    # Only the forest trains in one go; every network has epochs, batches and a learning rate.
-    is_network = model != "forest"
-    epochs = row1[1].number_input("Epochs", *EPOCH_RANGE, value=options["epochs"], key="train_epochs", disabled=not is_network)
-    batch = row1[2].select_slider("Batch size", BATCH_SIZES, value=options["batch_size"], key="train_batch", disabled=not is_network)
-    rate = row1[3].number_input(
-        "Learning rate", *LEARNING_RATE_RANGE, value=options["learning_rate"], step=LEARNING_RATE_STEP,
-        format="%.4f", key="train_rate", disabled=not is_network,
-    )
+    network_fields(model)
     row2 = st.columns(4)
+    # The sequence model reads whole captchas; letters are only balanced for the letter models.
+    whole = model == "sequence"
     strategy = row2[0].selectbox(
-        "Resampling", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample",
-        help="Balances the classes of the training split only; validation and test stay as they are.",
+        "Resampling", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample", disabled=whole,
+        help=WHOLE_HELP if whole else "Balances the classes of the training split only; validation and test stay as they are.",
     )
     target = row2[1].number_input(
         "Letters per class", min_value=1, value=options["per_class"], placeholder="auto", key="train_per_class",
-        disabled=strategy == "none", help="Empty: the largest class for bootstrap, the smallest for downsample.",
+        disabled=whole or strategy == "none", help="Empty: the largest class for bootstrap, the smallest for downsample.",
     )
     seed = row2[2].number_input("Seed", min_value=0, value=options["seed"], key="train_seed", help="Split, resampling and weights.")
     name = row2[3].text_input("Model name", value=options["name"], key="train_name").strip()
     state.update_training_options(
-        model=model, epochs=int(epochs), batch_size=int(batch), learning_rate=float(rate), resample=strategy,
-        per_class=None if target is None else int(target), seed=int(seed), name=name,
+        model=model, resample=strategy, per_class=None if target is None else int(target), seed=int(seed), name=name,
     )
+
+
+def network_fields(model: str) -> None:
+    """Epochs, batch size and rate of the chosen network, each kind with its own widgets and values."""
+    if model not in NETWORK_FIELDS:
+        st.markdown(AUTO_TEXT if model == AUTO else FOREST_TEXT)
+        return
+    settings = state.training_options()["networks"][model]
+    cols = st.columns(4)
+    epochs = cols[0].number_input(
+        "Epochs", *EPOCH_RANGE, value=settings["epochs"], key=f"train_epochs_{model}",
+        help=SEQUENCE_EPOCHS_HELP if model == "sequence" else None,
+    )
+    batch = cols[1].select_slider(
+        "Batch size", BATCH_SIZES, value=settings["batch_size"], key=f"train_batch_{model}",
+        help=SEQUENCE_BATCH_HELP if model == "sequence" else None,
+    )
+    rate = cols[2].number_input(
+        "Learning rate", *LEARNING_RATE_RANGE, value=settings["learning_rate"], step=LEARNING_RATE_STEP,
+        format="%.4f", key=f"train_rate_{model}",
+    )
+    state.update_network_options(model, epochs=int(epochs), batch_size=int(batch), learning_rate=float(rate))
 
 
 def name_note(name: str) -> bool:
