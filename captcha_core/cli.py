@@ -194,6 +194,8 @@ def human_report(summary: dict) -> str:
         lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas, "
                      f"read as `solve` reads them{per_character} "
                      f"({summary['segmentation_failures_in_test']} could not be segmented and count as wrong)")
+    if summary.get("hint"):
+        lines.append(f"note: {summary['hint']}")
     if "protocol" in summary:
         lines.append(f"protocol: {summary['protocol']}; model saved to {summary['model']}")
     return "\n".join(lines)

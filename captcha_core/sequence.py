@@ -367,6 +367,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     report_phase(Progress(phase="evaluating", epochs=epochs, history=classifier.history_))
     start = time.perf_counter()
     report = evaluate_sequence(classifier, dataset, split.test)
+    report.hint = stall_hint(classifier.history_)
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=epochs, history=classifier.history_))
     return TrainResult(
@@ -382,6 +383,18 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     )
 
 
+def stall_hint(history: dict[str, list[float]]) -> str:
+    """Advice when training never got past CTC's start: not one validation (or training) captcha was read right."""
+    read = history.get("val_accuracy") or history.get("accuracy") or []
+    if read and max(read) == 0:
+        return (
+            "The sequence model never read a validation captcha right: its training did not get past CTC's start, "
+            "where it outputs only blanks. More epochs or another seed usually get it past that; on small sets it "
+            "can take 10 to 30 epochs."
+        )
+    return ""
+
+
 def char_counts(texts: list[str]) -> dict[str, int]:
     """Characters per class over the given texts, in sorted order."""
     chars, counts = np.unique(list("".join(texts)), return_counts=True)
@@ -394,11 +407,12 @@ class SequenceReport(Report):
 
     misreads: list[tuple[int, str, str, float]] = field(default_factory=list)  # (captcha row, truth, reading, confidence)
     length_mismatches: int = 0
+    hint: str = ""  # advice for the user when training went wrong in a known way
 
     def to_dict(self) -> dict:
         """Report.to_dict plus the sequence-only counts."""
         out = super().to_dict()
-        out.update(n_misread_captchas=len(self.misreads), length_mismatches=self.length_mismatches,
+        out.update(n_misread_captchas=len(self.misreads), length_mismatches=self.length_mismatches, hint=self.hint,
                    character_accuracy_basis="position-wise when lengths match, else length minus edit distance")
         return out
 

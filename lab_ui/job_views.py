@@ -155,6 +155,8 @@ def render_done(snap: jobs.JobState) -> None:
     )
     if snap.choice:
         st.caption(f"auto chose {snap.model_kind}: {snap.choice}")
+    if metrics.get("hint"):
+        st.warning(metrics["hint"], icon=":material/warning:")
     with st.container(horizontal=True):
         st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
         st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")

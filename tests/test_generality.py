@@ -60,7 +60,11 @@ def test_sequence_model_takes_alphabet_and_lengths_from_a_colour_upper_case_set(
     assert trained.returncode == 0, trained.stderr
     train_texts = [p.name.split("_")[0] for p in train_dir.glob("*.png")]
     assert json.loads((model / "labels.json").read_text()) == sorted(set("".join(train_texts)))
-    assert json.loads((model / "metadata.json").read_text())["data"]["captcha_lengths"] == [4, 5, 6]
+    metadata = json.loads((model / "metadata.json").read_text())
+    assert metadata["data"]["captcha_lengths"] == [4, 5, 6]
+    # Eight training steps cannot get past CTC's all-blank start; the user is told so, and what to do.
+    assert max(metadata["history"]["val_accuracy"]) == 0
+    assert "More epochs" in json.loads(trained.stdout)["hint"]
     solved = run("solve", "--model", model, "--json", *held)
     assert solved.returncode == 0, solved.stderr
     rows = json.loads(solved.stdout)

@@ -88,6 +88,17 @@ def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     assert any("saved as `tiny-2`" in c.value for c in at.caption)
 
 
+def test_a_sequence_training_stuck_at_the_start_says_what_to_do(workspace):
+    at = train_page()
+    at.button_group(key="train_model").set_value("sequence").run()
+    at.number_input(key="train_epochs_sequence").set_value(1).run()
+    at.button(key="train_start").click().run()
+    assert jobs.get_job().wait(TRAIN_TIMEOUT)
+    at.run()
+    assert not at.exception and "(sequence)" in at.success[0].value
+    assert any("More epochs" in w.value for w in at.warning)
+
+
 def test_unusable_data_is_an_error_on_the_page(workspace):
     at = train_page()
     at.session_state["dataset_spec"] = {**TINY_SPEC, "count": 1}

@@ -59,6 +59,15 @@ def test_greedy_decode_all_blank_is_empty_and_confidence_is_the_run_peak():
     assert greedy_decode(probs) == [([], []), ([2], [1.0])]
 
 
+def test_a_training_that_never_read_a_captcha_gets_a_hint():
+    from captcha_core.sequence import stall_hint
+
+    assert "More epochs" in stall_hint({"loss": [16.0, 15.8], "val_accuracy": [0.0, 0.0]})
+    assert stall_hint({"loss": [16.0, 3.0], "val_accuracy": [0.0, 0.4]}) == ""
+    assert "More epochs" in stall_hint({"loss": [16.0], "accuracy": [0.0]})  # no validation split
+    assert stall_hint({}) == ""
+
+
 def test_correct_characters_counts_positions_or_edits():
     assert correct_characters("abcd", "abxd") == 3
     assert correct_characters("abcd", "abd") == 3  # one deletion
@@ -197,6 +206,7 @@ def test_train_splits_whole_captchas_and_reports_them(small_training):
     assert set(split.train).isdisjoint(split.test) and set(split.val).isdisjoint(split.test)
     assert sorted([*split.train, *split.val, *split.test]) == list(range(len(dataset.texts)))
     assert result.report.n_captchas == len(split.test) and result.report.captcha_accuracy >= 0.5
+    assert result.report.hint == ""  # it learnt, so there is nothing to advise
     # The optimizer started at the rate scaled to the batch actually used.
     reader = result.classifier
     assert result.history["learning_rate"][0] == pytest.approx(reader.learning_rate_)
