@@ -154,9 +154,10 @@ class Config:
     sequence_min_steps: int = 48
     sequence_min_batch: int = 16
     # Adam's rate for batches of sequence_batch_size; smaller batches get it scaled down in proportion. Unscaled
-    # (3e-3 at batch 16), training on the 750 lined captchas stayed in CTC's all-blank start for 12 to 30 epochs
-    # over four runs, and the late starters ended at 14-24% of fresh captchas whole. Scaled (7.5e-4), the model
-    # read half the validation captchas by epoch 13 and 98.0% of 1,000 fresh ones at the end.
+    # (3e-3 at batch 16), training on the 750 lined captchas stayed in CTC's all-blank start for 12 to 31 epochs
+    # over four runs, and the late starters ended at 14-24% of fresh captchas whole. Scaled (7.5e-4), it read
+    # half the validation captchas by epoch 13 and 97.4% of 1,000 fresh ones at the end (python -m
+    # benchmarks.hard --level lined); seed 2 started late (epoch 25) and read 96.8%.
     sequence_learning_rate: float = 3e-3
     # Epochs without validation-loss progress before stopping (best weights restored) / halving the rate;
     # validation loss on hard captchas jumps around, so the rate waits 3 epochs before it is halved.
