@@ -77,7 +77,8 @@ def train_page(name: str):
     at = open_page(TRAIN_PAGE)
     at.session_state["dataset_spec"] = dict(TINY_SPEC)
     at.run()
-    at.number_input(key="train_epochs").set_value(1).run()
+    at.button_group(key="train_model").set_value("cnn").run()
+    at.number_input(key="train_epochs_cnn").set_value(1).run()
     at.text_input(key="train_name").set_value(name).run()
     return at
 
