@@ -143,7 +143,7 @@ def as_markdown(summary: dict, command: str) -> str:
     met = f"**not met**, {' and '.join(short)}" if short else "met"
     bar = f"{level.target:.0%} of whole fresh captchas" + (f" from at most {level.minutes:g} min of training" if level.minutes else "")
     choice = (summary.get("model_choice") or {}).get("reason", "chosen by the settings")
-    ending = "stopped early" if summary["epochs_run"] < summary.get("epoch_limit", 0) else "all epochs allowed"
+    ending = "ended before the limit" if summary["epochs_run"] < summary.get("epoch_limit", 0) else "all epochs allowed"
     return "\n".join([
         f"Measured by `{command}`: {summary['captchas']:,} built-in {level.difficulty} captchas, `train` defaults "
         f"(`--model auto` chose **{summary['model_kind']}**: {choice}).",

@@ -52,17 +52,28 @@ STYLES = (
 BY_NAME = {s.name: s for s in STYLES}
 
 
+class SeededSecrets:
+    """The calls the captcha package makes on the `secrets` module, answered by a seeded random.Random."""
+
+    def __init__(self, rng: random.Random):
+        self.randbelow = rng.randrange
+        self.randbits = rng.getrandbits
+        self.choice = rng.choice
+
+
 def write_captchas(style: Style, count: int, folder: Path, seed: int) -> list[Path]:
     """Draw `count` captchas of a style into `folder` as TEXT_i.png; the same seed draws the same files."""
-    from captcha.image import ImageCaptcha  # a benchmark dependency (requirements-dev.txt), not the product's
+    from captcha import image  # a benchmark dependency (requirements-dev.txt), not the product's
 
-    # The generator draws every choice from the `random` module, so one seed fixes texts and pictures alike.
-    random.seed(seed)
-    generator = ImageCaptcha(width=style.width, height=style.height)
+    rng = random.Random(seed)
+    # The package draws its pictures' randomness from `secrets`, which cannot be seeded; a seeded stand-in with
+    # the same three calls makes a seed redraw the same set.
+    image.secrets = SeededSecrets(rng)
+    generator = image.ImageCaptcha(width=style.width, height=style.height)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
-        text = "".join(random.choice(style.alphabet) for _ in range(style.length))
+        text = "".join(rng.choice(style.alphabet) for _ in range(style.length))
         path = folder / f"{text}_{i}.png"
         generator.write(text, str(path))
         paths.append(path)

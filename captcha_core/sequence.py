@@ -148,7 +148,7 @@ class SequenceClassifier:
         return reader
 
     def fit(self, images, texts, val_images=None, val_texts=None, callbacks=(), classes=None) -> "SequenceClassifier":
-        """Train on grayscale captchas of any size and their texts; validation drives early stopping."""
+        """Train on grayscale captchas of any size and their texts; validation readings drive when training ends."""
         configure_tensorflow()
         import keras
 
@@ -160,6 +160,7 @@ class SequenceClassifier:
         self.batch_size_ = training_batch_size(len(images), self.config)
         self.warp_ = training_warp(len(images), self.config)
         self.learning_rate_ = training_rate(self.batch_size_, self.config)
+        self.decay_epochs_ = training_decay_epochs(len(images), self.config)
         self.model_ = build_sequence_model((self.height_, self.width_, 1), len(self.classes_), self.config)
         trainer = keras.Model(self.model_.input, self.model_.get_layer("logits").output, name="ctc_trainer")
         trainer.compile(
@@ -175,13 +176,17 @@ class SequenceClassifier:
             val = self._pipeline(val_strips, encode_texts(val_texts, self.classes_), shuffle=False)
         monitor = "val_loss" if has_val else "loss"
         # The accuracy callback goes first: it writes into the epoch logs the others (and the progress hook) read.
-        watchers = [
-            make_accuracy_callback(self, train_strips, texts, val_strips, list(val_texts) if has_val else []),
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=self.config.sequence_patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor, factor=self.config.sequence_lr_factor, patience=self.config.sequence_lr_patience
-            ),
-        ]
+        watchers = [make_accuracy_callback(self, train_strips, texts, val_strips, list(val_texts) if has_val else [])]
+        if self.decay_epochs_:
+            watchers.append(make_decay_callback(self.learning_rate_, self.decay_epochs_, self.config.sequence_decay_from,
+                                                "val_accuracy" if has_val else "accuracy"))
+        else:
+            watchers += [
+                keras.callbacks.EarlyStopping(monitor=monitor, patience=self.config.sequence_patience, restore_best_weights=True),
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=monitor, factor=self.config.sequence_lr_factor, patience=self.config.sequence_lr_patience
+                ),
+            ]
         history = trainer.fit(
             self._pipeline(train_strips, encode_texts(texts, self.classes_), shuffle=True),
             validation_data=val,
@@ -279,7 +284,42 @@ def training_rate(batch_size: int, config: Config) -> float:
 
 def training_warp(n_train: int, config: Config) -> float:
     """How far training strips are scaled and sheared: config.sequence_warp for small sets, else 0."""
-    return config.sequence_warp if n_train < config.sequence_warp_below else 0.0
+    return config.sequence_warp if n_train < config.sequence_small_below else 0.0
+
+
+def training_decay_epochs(n_train: int, config: Config) -> int:
+    """Epochs of falling rate after the start for small sets (config.sequence_decay_epochs); 0 means plateau halving."""
+    return config.sequence_decay_epochs if n_train < config.sequence_small_below else 0
+
+
+def make_decay_callback(rate: float, epochs: int, start_share: float, reading: str):
+    """A callback holding `rate` until the model reads `start_share` of its captchas (the `reading` log), then
+    lowering it along a half cosine to zero over `epochs` epochs and ending training there."""
+    import keras
+
+    class DecayAfterStart(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.started_after: int | None = None  # epochs done when the model first read start_share
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if self.started_after is not None:
+                self.model.optimizer.learning_rate.assign(decayed_rate(rate, epoch - self.started_after, epochs))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())  # for the curves
+            if self.started_after is None and (logs or {}).get(reading, 0.0) >= start_share:
+                self.started_after = epoch + 1
+            if self.started_after is not None and epoch + 1 >= self.started_after + epochs:
+                self.model.stop_training = True
+
+    return DecayAfterStart()
+
+
+def decayed_rate(rate: float, epochs_done: int, epochs: int) -> float:
+    """`rate` after `epochs_done` of `epochs` decay epochs, along a half cosine from rate down to 0."""
+    return rate * 0.5 * (1 + math.cos(math.pi * min(max(epochs_done, 0) / epochs, 1.0)))
 
 
 def make_accuracy_callback(reader: "SequenceClassifier", train_strips, train_texts, val_strips, val_texts):

@@ -126,7 +126,7 @@ def test_hard_benchmark_text_says_which_bar_was_missed():
     text = hard.as_markdown(summary, "cmd")
     assert "| fresh captchas (500): whole captchas / characters | 98.00% / 99.50% |" in text
     assert "97% of whole fresh captchas from at most 6 min of training | **not met**, 2.0 min too long |" in text
-    assert "40 epochs (stopped early)" in text
+    assert "40 epochs (ended before the limit)" in text
     quick = {**summary, "seconds": {"training": 300.0}, "epochs_run": 60}
     assert "| met |" in hard.as_markdown(quick, "cmd") and "all epochs allowed" in hard.as_markdown(quick, "cmd")
     weak = {**summary, "level": "hard", "fresh": {**summary["fresh"], "captcha_accuracy": 0.94}}

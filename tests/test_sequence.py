@@ -173,7 +173,40 @@ def test_small_sets_get_smaller_batches_with_a_smaller_rate_and_warping():
     assert training_batch_size(48 * 30, DEFAULT) == 30
     assert training_batch_size(750, DEFAULT.with_(sequence_min_steps=0)) == DEFAULT.sequence_batch_size
     assert training_warp(750, DEFAULT) == DEFAULT.sequence_warp > 0
-    assert training_warp(DEFAULT.sequence_warp_below, DEFAULT) == 0.0
+    assert training_warp(DEFAULT.sequence_small_below, DEFAULT) == 0.0
+
+
+def test_small_sets_decay_the_rate_after_the_start_and_large_ones_halve_it_on_plateaus():
+    from captcha_core.sequence import decayed_rate, training_decay_epochs
+
+    assert training_decay_epochs(750, DEFAULT) == DEFAULT.sequence_decay_epochs > 0
+    assert training_decay_epochs(DEFAULT.sequence_small_below, DEFAULT) == 0
+    assert decayed_rate(1e-3, 0, 30) == pytest.approx(1e-3)
+    assert decayed_rate(1e-3, 15, 30) == pytest.approx(5e-4)
+    assert decayed_rate(1e-3, 30, 30) == pytest.approx(0.0) and decayed_rate(1e-3, 40, 30) == pytest.approx(0.0)
+
+
+def test_decay_waits_for_the_start_then_falls_to_zero_and_ends_training():
+    import keras
+
+    from captcha_core.sequence import make_decay_callback
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    decay = make_decay_callback(1e-3, 4, 0.5, "val_accuracy")
+    decay.set_model(model)
+    rates, stopped_after = [], None
+    readings = [0.0, 0.0, 0.3, 0.6, 0.7, 0.9, 0.9, 0.9, 0.9, 0.9]  # half the captchas read after epoch 4
+    for epoch, read in enumerate(readings):
+        decay.on_epoch_begin(epoch)
+        rates.append(float(model.optimizer.learning_rate.numpy()))
+        decay.on_epoch_end(epoch, {"val_accuracy": read})
+        if model.stop_training:
+            stopped_after = epoch + 1
+            break
+    assert rates[:4] == pytest.approx([1e-3] * 4)  # held while the model reads under half
+    assert rates[4:] == pytest.approx([1e-3, 1e-3 * 0.5 * (1 + np.cos(np.pi / 4)), 5e-4, 1e-3 * 0.5 * (1 + np.cos(3 * np.pi / 4))])
+    assert stopped_after == 8  # four decay epochs after the fourth
 
 
 def test_warping_scales_and_shears_around_the_centre_and_fills_with_paper():

@@ -29,7 +29,11 @@ AUTO_TEXT = (
 )
 WHOLE_HELP = "The sequence model reads whole captchas, so there are no letters to balance."
 FOREST_TEXT = "The **forest** trains in one go: it has no epochs, batches or learning rate."
-SEQUENCE_EPOCHS_HELP = "The most epochs: training stops early once the validation loss stops improving."
+SEQUENCE_EPOCHS_HELP = (
+    f"The most epochs. Sets under {DEFAULT.sequence_small_below:,} captchas stop {DEFAULT.sequence_decay_epochs} epochs "
+    f"after the model first reads {DEFAULT.sequence_decay_from:.0%} of its validation captchas, the rate falling to zero "
+    "over them; larger sets stop once the validation loss stops improving."
+)
 SEQUENCE_BATCH_HELP = (
     f"Small sets train on smaller batches (down to {DEFAULT.sequence_min_batch}) until an epoch has "
     f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion."
