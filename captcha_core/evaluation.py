@@ -106,13 +106,11 @@ def solved_accuracy(classifier, dataset: Dataset, captcha_rows: np.ndarray) -> t
 
     letter_size = int(dataset.letters.images.shape[1]) if len(dataset.letters) else None
     metadata = {"letter_size": letter_size} if letter_size else {}
+    # As the saved model's metadata will: the cutter is told the count only when every captcha has the same one.
+    metadata["captcha_length"] = dataset.lengths[0] if len(dataset.lengths) == 1 else None
     predictor = Predictor(LoadedModel(classifier, [str(c) for c in classifier.classes_], metadata, Path()))
     truths = [dataset.texts[i] for i in captcha_rows]
-    readings = []
-    for length in sorted(set(map(len, truths))):
-        rows = [i for i, t in zip(captcha_rows, truths) if len(t) == length]
-        readings += zip(rows, predictor.solve_many([dataset.images[i] for i in rows], length=length))
-    by_row = dict(readings)
+    by_row = dict(zip(captcha_rows, predictor.solve_many([dataset.images[i] for i in captcha_rows])))
     right = chars = total = failures = 0
     for row, truth in zip(captcha_rows, truths):
         reading = by_row[row]

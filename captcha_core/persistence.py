@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,9 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     if model_path.is_symlink() or not model_path.is_file():
         raise ModelDamaged(f"{folder.name}: model file is damaged (missing {model_path.name})")
     metadata["_version"] = file_version(model_path)
-    readers = {"cnn": read_cnn, "forest": read_forest, "sequence": read_sequence}
+    # A sequence model reads captchas of the lengths it was trained on (models saved before they were recorded read any).
+    lengths = (metadata.get("data") or {}).get("captcha_lengths") or ()
+    readers = {"cnn": read_cnn, "forest": read_forest, "sequence": partial(read_sequence, lengths=lengths)}
     classifier = readers[kind](model_path, labels)
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
 
@@ -199,14 +202,14 @@ def read_cnn(path: Path, labels: list[str]):
     return classifier
 
 
-def read_sequence(path: Path, labels: list[str]):
+def read_sequence(path: Path, labels: list[str], lengths=()):
     """Load the sequence model's .keras file safely; it has one output per label plus CTC's blank."""
     from .sequence import SequenceClassifier
 
     model = read_keras_safely(path)
     if len(model.output_shape) != 3 or model.output_shape[-1] != len(labels) + 1:
         raise ModelDamaged(f"{path.parent.name}: model file is damaged (outputs {model.output_shape}, {len(labels)} labels + blank)")
-    return SequenceClassifier.from_model(model, labels)
+    return SequenceClassifier.from_model(model, labels, lengths=lengths)
 
 
 def read_keras_safely(path: Path):

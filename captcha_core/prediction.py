@@ -101,7 +101,7 @@ class Predictor:
     def solve_many(self, images: list[np.ndarray], length: int | None = None, k: int = 3) -> list[CaptchaReading]:
         """Read many captchas: cut them a chunk at a time while the model reads the previous chunk."""
         if self.reads_whole:
-            return self.read_whole(images)
+            return self.read_whole(images, length)
         expected = length or self.captcha_length
         chunk = max(1, self.config.predict_batch_size // max(int(expected or 1), 1))
         if len(images) <= chunk:
@@ -152,10 +152,14 @@ class Predictor:
             )
         return out
 
-    def read_whole(self, images: list[np.ndarray]) -> list[CaptchaReading]:
-        """Read captchas with the sequence model: no segmentation, so no boxes or crops, all in one model call."""
+    def read_whole(self, images: list[np.ndarray], length: int | None = None) -> list[CaptchaReading]:
+        """Read captchas with the sequence model: no segmentation, so no boxes or crops, all in one model call.
+
+        length: keep readings to this many characters (default: the lengths the model was trained on).
+        """
         size = self.letter_size
-        readings = self.classifier.predict_texts(list(images)) if len(images) else []
+        lengths = [length] if length else None
+        readings = self.classifier.predict_texts(list(images), lengths) if len(images) else []
         return [
             CaptchaReading(
                 text=text,

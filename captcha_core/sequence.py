@@ -130,6 +130,85 @@ def greedy_decode(probs: np.ndarray, blank: int = BLANK) -> list[tuple[list[int]
     return out
 
 
+def decode(probs: np.ndarray, lengths=(), blank: int = BLANK) -> list[tuple[list[int], list[float]]]:
+    """Greedy CTC decoding, except that a reading of a length not in `lengths` is replaced by the most
+    probable path whose reading has one of them (when `lengths` is empty, every length is allowed)."""
+    probs = np.asarray(probs)
+    out = greedy_decode(probs, blank)
+    allowed = sorted({int(n) for n in lengths})
+    if not allowed:
+        return out
+    for i, (indices, _) in enumerate(out):
+        if len(indices) not in allowed:
+            out[i] = best_path_of_lengths(probs[i], allowed, blank) or out[i]
+    return out
+
+
+def best_path_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BLANK):
+    """Viterbi over CTC paths for one (T, classes) probability row, keeping count of the characters emitted:
+    (indices, confidences) of the most probable path whose reading has one of `lengths`, or None if none fits.
+
+    The unconstrained best path is the greedy one, so this only matters where greedy reading has a length
+    the captchas never have: mostly a character dropped where two overlap.
+    """
+    steps, n_out = probs.shape
+    top = max(lengths)
+    logp = np.log(np.maximum(probs, 1e-30))
+    chars = np.array([c for c in range(n_out) if c != blank])
+    # score[k, c]: best log-probability of a path that has emitted k characters and now sits on output c.
+    score = np.full((top + 1, n_out), -np.inf)
+    score[0, blank] = logp[0, blank]
+    if top >= 1:
+        score[1, chars] = logp[0, chars]
+    came_from = np.zeros((steps, top + 1, n_out), np.int32)  # the output at the previous step
+    for t in range(1, steps):
+        new = np.full_like(score, -np.inf)
+        # Onto the blank: from anything with the same count.
+        came_from[t, :, blank] = score.argmax(axis=1)
+        new[:, blank] = score.max(axis=1) + logp[t, blank]
+        # Onto character c with count k: stay on c (count k), or arrive from the blank or another character (count k - 1).
+        stay = score[1:, chars]
+        from_blank = score[:-1, blank][:, None].repeat(len(chars), axis=1)
+        others = score[:-1, chars]
+        order = np.argsort(others, axis=1)
+        best_other, second = order[:, -1], order[:, -2] if len(chars) > 1 else order[:, -1]
+        rows = np.arange(top)
+        other_choice = np.where(best_other[:, None] == np.arange(len(chars))[None, :], second[:, None], best_other[:, None])
+        other_score = others[rows[:, None], other_choice]
+        if len(chars) == 1:
+            other_score = np.full_like(other_score, -np.inf)
+        candidates = np.stack([stay, from_blank, other_score])  # (3, top, chars)
+        pick = candidates.argmax(axis=0)
+        prev = np.where(pick == 0, chars[None, :], np.where(pick == 1, blank, chars[other_choice]))
+        new[1:, chars] = candidates.max(axis=0) + logp[t, chars][None, :]
+        came_from[t, 1:, chars] = prev.T
+        score = new
+    count = max(lengths, key=lambda k: score[k].max())
+    if not np.isfinite(score[count].max()):
+        return None
+    # Walk back from the best end state, then collapse the path as greedy decoding would.
+    state = int(score[count].argmax())
+    path = [state]
+    for t in range(steps - 1, 0, -1):
+        previous = int(came_from[t, count, state])
+        if state != blank and previous != state:
+            count -= 1
+        state = previous
+        path.append(state)
+    path.reverse()
+    indices: list[int] = []
+    confidences: list[float] = []
+    previous = blank
+    for t, label in enumerate(path):
+        if label != blank and label == previous:
+            confidences[-1] = max(confidences[-1], float(probs[t, label]))
+        elif label != blank:
+            indices.append(label)
+            confidences.append(float(probs[t, label]))
+        previous = label
+    return indices, confidences
+
+
 class SequenceClassifier:
     """Reads whole captchas with CTC; same contract as the letter models: fit returns self, learned attributes end in _."""
 
@@ -139,11 +218,15 @@ class SequenceClassifier:
         self.config = config
 
     @classmethod
-    def from_model(cls, model, classes: list[str], config: Config = DEFAULT) -> "SequenceClassifier":
-        """Wrap a loaded inference model; its input shape fixes the strip size."""
+    def from_model(cls, model, classes: list[str], config: Config = DEFAULT, lengths=()) -> "SequenceClassifier":
+        """Wrap a loaded inference model; its input shape fixes the strip size.
+
+        lengths: the captcha lengths it was trained on; readings are kept to them (empty: any length).
+        """
         reader = cls(config)
         reader.model_ = model
         reader.classes_ = [str(c) for c in classes]
+        reader.lengths_ = sorted({int(n) for n in lengths})
         reader.height_, reader.width_ = (int(v) for v in model.input_shape[1:3])
         return reader
 
@@ -155,6 +238,7 @@ class SequenceClassifier:
         keras.utils.set_random_seed(self.config.seed)
         texts = [str(t) for t in texts]
         self.classes_ = list(classes) if classes is not None else sorted(set("".join(texts)))
+        self.lengths_ = sorted({len(t) for t in texts})
         self.height_ = self.config.sequence_height
         self.width_ = strip_width(images, texts, self.config)
         self.batch_size_ = training_batch_size(len(images), self.config)
@@ -259,14 +343,14 @@ class SequenceClassifier:
             return [(0, 0)]
         return [(0, 0), (-step, 0), (step, 0), (0, -step), (0, step)]
 
-    def read_strips(self, strips: np.ndarray, averaged: bool = True) -> list[tuple[str, list[float]]]:
-        """Greedy CTC reading of prepared strips."""
-        decoded = greedy_decode(self.strip_probabilities(strips, averaged))
+    def read_strips(self, strips: np.ndarray, averaged: bool = True, lengths=None) -> list[tuple[str, list[float]]]:
+        """CTC reading of prepared strips, kept to `lengths` (default: the lengths it was trained on)."""
+        decoded = decode(self.strip_probabilities(strips, averaged), self.lengths_ if lengths is None else lengths)
         return [("".join(self.classes_[i - 1] for i in idx), conf) for idx, conf in decoded]
 
-    def predict_texts(self, images: list[np.ndarray]) -> list[tuple[str, list[float]]]:
+    def predict_texts(self, images: list[np.ndarray], lengths=None) -> list[tuple[str, list[float]]]:
         """(text, per-character confidences) for grayscale captchas of any size, all in one model call."""
-        return self.read_strips(to_strips(images, self.height_, self.width_))
+        return self.read_strips(to_strips(images, self.height_, self.width_), lengths=lengths)
 
 
 def training_batch_size(n_train: int, config: Config) -> int:

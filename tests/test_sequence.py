@@ -9,8 +9,10 @@ from captcha_core.data import generate_dataset
 from captcha_core.sequence import (
     BLANK,
     SequenceClassifier,
+    best_path_of_lengths,
     build_sequence_model,
     correct_characters,
+    decode,
     greedy_decode,
     moved,
     strip_width,
@@ -57,6 +59,45 @@ def test_greedy_decode_all_blank_is_empty_and_confidence_is_the_run_peak():
     probs = np.stack([one_hot_path([BLANK] * 5), one_hot_path([2, 2, 2, BLANK, BLANK])])
     probs[1, 1] = [0.0, 0.0, 1.0, 0.0]
     assert greedy_decode(probs) == [([], []), ([2], [1.0])]
+
+
+def test_decoding_to_the_trained_lengths_restores_a_character_greedy_merged():
+    # Greedy takes a a a and reads one "a"; a captcha of two characters is best read a _ a.
+    probs = np.array([[0.05, 0.9, 0.05], [0.4, 0.55, 0.05], [0.05, 0.9, 0.05]])
+    [(greedy, _)] = greedy_decode(probs[None])
+    assert greedy == [1]
+    [(indices, confidences)] = decode(probs[None], lengths=[2])
+    assert indices == [1, 1] and confidences == pytest.approx([0.9, 0.9])
+    # A greedy reading of an allowed length, or no lengths at all, is left as it is.
+    assert decode(probs[None], lengths=[1, 3]) == decode(probs[None]) == [([1], [0.9])]
+    # No path of three steps reads four characters: greedy's reading stands.
+    assert best_path_of_lengths(probs, [4]) is None and decode(probs[None], lengths=[4]) == [([1], [0.9])]
+
+
+def all_paths_reference(probs, lengths):
+    """The most probable path whose collapsed reading has an allowed length, by trying every path."""
+    import itertools
+
+    best = None
+    for path in itertools.product(range(probs.shape[1]), repeat=len(probs)):
+        reading = [c for t, c in enumerate(path) if c != BLANK and (t == 0 or path[t - 1] != c)]
+        if len(reading) in lengths:
+            score = float(np.sum(np.log(probs[np.arange(len(path)), path])))
+            if best is None or score > best[0]:
+                best = (score, reading)
+    return best
+
+
+def test_length_constrained_best_path_matches_trying_every_path():
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        steps, outputs = int(rng.integers(1, 6)), int(rng.integers(2, 5))
+        probs = rng.dirichlet(np.full(outputs, 0.5), size=steps)
+        lengths = sorted({int(n) for n in rng.integers(0, 4, size=2)})
+        expected = all_paths_reference(probs, lengths)
+        found = best_path_of_lengths(probs, lengths)
+        # Random probabilities make ties between paths practically impossible, so the readings must agree.
+        assert (found is None) if expected is None else (found[0] == expected[1])
 
 
 def test_a_training_that_never_read_a_captcha_gets_a_hint():
@@ -114,14 +155,18 @@ def test_sequence_model_round_trips_in_safe_mode(small_reader, tmp_path):
     from captcha_core.prediction import Predictor
 
     reader, images, _ = small_reader
-    out = save_model(reader, reader.classes_, {"model_kind": "sequence"}, tmp_path / "seq")
+    metadata = {"model_kind": "sequence", "data": {"captcha_lengths": [3]}}
+    out = save_model(reader, reader.classes_, metadata, tmp_path / "seq")
     assert (out / MODEL_FILES["sequence"]).is_file()
     loaded = load_model(out)  # load_model uses safe_mode=True
     assert loaded.classifier.kind == "sequence" and loaded.classifier.width_ == reader.width_
+    assert reader.lengths_ == loaded.classifier.lengths_ == [3]
     assert loaded.classifier.predict_texts(images) == reader.predict_texts(images)
     readings = Predictor(loaded).solve_many(images)
     assert [r.text for r in readings] == [t for t, _ in reader.predict_texts(images)]
     assert all(r.boxes == [] and len(r.confidences) == len(r.text) for r in readings)
+    # solve --length overrides the trained lengths.
+    assert {len(r.text) for r in Predictor(loaded).solve_many(images, length=2)} == {2}
 
 
 def test_moved_strips_shift_whole_pixels_and_fill_with_paper():
