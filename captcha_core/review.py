@@ -61,13 +61,27 @@ def regenerate_dataset(metadata: dict) -> Dataset:
 
 @dataclass
 class ModelReview:
-    """A model's report on held-out letters, with the letter images needed to show its mistakes."""
+    """A model's report on held-out data, with the images needed to show its mistakes.
+
+    For the letter models a mistake is a letter; the sequence model reads whole captchas, so its mistakes
+    are misread captchas, and `images` holds those captchas.
+    """
 
     report: Report
-    images: dict[int, np.ndarray]  # dataset letter row -> normalized letter, for every mistake
+    images: dict[int, np.ndarray]  # letter row -> normalized letter (letter models), captcha row -> captcha (sequence)
     exact: bool  # True: the very test split of training; False: another dataset, scored whole
     n_letters: int
     description: str
+
+    @property
+    def reads_whole(self) -> bool:
+        """True when the mistakes are whole captchas (a sequence model's review)."""
+        return hasattr(self.report, "misreads")
+
+
+def reads_whole(classifier) -> bool:
+    """True for the sequence model, which reads captchas whole instead of letter by letter."""
+    return getattr(classifier, "kind", None) == "sequence"
 
 
 def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
@@ -77,7 +91,7 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
     if exact or is_generated(metadata):
         split = training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
         report = evaluate(classifier, dataset, split.test, split.test_captchas)
-        where = f"{report.n_letters} letters from {report.n_captchas} captchas"
+        where = f"{report.n_letters} {'characters' if reads_whole(classifier) else 'letters'} from {report.n_captchas} captchas"
         description = (
             f"its own test split: {where}"
             if exact
@@ -85,7 +99,10 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
         )
     else:
         report, description = _review_other_data(classifier, dataset, metadata)
-    images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
+    if reads_whole(classifier):
+        images = {row: dataset.images[row] for row, *_ in report.misreads}
+    else:
+        images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
     return ModelReview(report, images, exact, report.n_letters, description)
 
 
@@ -113,6 +130,8 @@ def _review_other_data(classifier, dataset: Dataset, metadata: dict) -> tuple[Re
     rows it could never get right; that says nothing about the model.
     """
     known = set(str(c) for c in classifier.classes_)
+    if reads_whole(classifier):
+        return _review_other_captchas(classifier, dataset, metadata, known)
     usable = np.isin(dataset.letters.labels, list(known))
     if not usable.any():
         source = metadata.get("data", {}).get("source") or "its training data"
@@ -130,6 +149,37 @@ def _review_other_data(classifier, dataset: Dataset, metadata: dict) -> tuple[Re
     if left_out:
         description += f"; {left_out} letters of classes this model never learnt are left out"
     return report, description
+
+
+def _review_other_captchas(classifier, dataset: Dataset, metadata: dict, known: set[str]) -> tuple[Report, str]:
+    """Score a sequence model on the captchas of another dataset that use only characters it reads."""
+    rows = np.array([i for i, text in enumerate(dataset.texts) if text and set(text) <= known], np.int64)
+    if not len(rows):
+        source = metadata.get("data", {}).get("source") or "its training data"
+        raise NothingToReview(
+            f"The loaded data has no captcha made only of the characters this model reads ({''.join(sorted(known))[:40]}). "
+            f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
+        )
+    report = evaluate(classifier, dataset, np.zeros(0, np.int64), rows)
+    description = f"every captcha of another dataset that uses only characters it reads ({report.n_captchas} captchas), not its test split"
+    left_out = len(dataset.texts) - len(rows)
+    if left_out:
+        description += f"; {left_out} captchas with other characters are left out"
+    return report, description
+
+
+def misreads_for(report, true: str, predicted: str) -> list[tuple[int, str, str, float]]:
+    """A sequence report's misread captchas with `true` read as `predicted` at some position, most confident first.
+
+    Only readings of the truth's length are aligned, as in the confusion matrix.
+    """
+    found = [m for m in report.misreads if len(m[1]) == len(m[2]) and (true, predicted) in zip(m[1], m[2])]
+    return sorted(found, key=lambda m: -m[3])
+
+
+def length_misreads(report) -> list[tuple[int, str, str, float]]:
+    """A sequence report's misread captchas whose reading has another length than the truth (not in the matrix)."""
+    return [m for m in report.misreads if len(m[1]) != len(m[2])]
 
 
 def confusion_pairs(report: Report) -> list[dict]:

@@ -112,22 +112,7 @@ def build_sequence_model(input_shape: tuple[int, int, int], n_classes: int, conf
 
 def greedy_decode(probs: np.ndarray, blank: int = BLANK) -> list[tuple[list[int], list[float]]]:
     """Best path per sample: collapse repeats, drop blanks; a character's confidence is its run's peak probability."""
-    out = []
-    for row in np.asarray(probs):
-        best = row.argmax(axis=1)
-        peak = row.max(axis=1)
-        indices: list[int] = []
-        confidences: list[float] = []
-        previous = blank
-        for label, p in zip(best.tolist(), peak.tolist()):
-            if label != blank and label == previous:
-                confidences[-1] = max(confidences[-1], p)
-            elif label != blank:
-                indices.append(label)
-                confidences.append(p)
-            previous = label
-        out.append((indices, confidences))
-    return out
+    return [collapse_path(row.argmax(axis=1), row, blank) for row in np.asarray(probs)]
 
 
 def decode(probs: np.ndarray, lengths=(), blank: int = BLANK) -> list[tuple[list[int], list[float]]]:
@@ -138,68 +123,73 @@ def decode(probs: np.ndarray, lengths=(), blank: int = BLANK) -> list[tuple[list
     allowed = sorted({int(n) for n in lengths})
     if not allowed:
         return out
-    for i, (indices, _) in enumerate(out):
-        if len(indices) not in allowed:
-            out[i] = best_path_of_lengths(probs[i], allowed, blank) or out[i]
+    # The unconstrained best path is the greedy one, so only readings of another length need the search.
+    redo = [i for i, (indices, _) in enumerate(out) if len(indices) not in allowed]
+    if redo:
+        for i, found in zip(redo, best_paths_of_lengths(probs[redo], allowed, blank)):
+            out[i] = found or out[i]
     return out
 
 
 def best_path_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BLANK):
-    """Viterbi over CTC paths for one (T, classes) probability row, keeping count of the characters emitted:
-    (indices, confidences) of the most probable path whose reading has one of `lengths`, or None if none fits.
+    """best_paths_of_lengths for one (T, outputs) probability row."""
+    return best_paths_of_lengths(np.asarray(probs)[None], lengths, blank)[0]
 
-    The unconstrained best path is the greedy one, so this only matters where greedy reading has a length
-    the captchas never have: mostly a character dropped where two overlap.
-    """
-    steps, n_out = probs.shape
+
+def best_paths_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BLANK):
+    """Viterbi over CTC paths that counts the characters emitted, for (N, T, outputs) probabilities: per sample,
+    (indices, confidences) of the most probable path whose reading has one of `lengths`, or None if none fits."""
+    n, steps, n_out = probs.shape
     top = max(lengths)
     logp = np.log(np.maximum(probs, 1e-30))
     chars = np.array([c for c in range(n_out) if c != blank])
-    # score[k, c]: best log-probability of a path that has emitted k characters and now sits on output c.
-    score = np.full((top + 1, n_out), -np.inf)
-    score[0, blank] = logp[0, blank]
+    # score[s, k, c]: best log-probability of a path of sample s that has emitted k characters and sits on output c.
+    score = np.full((n, top + 1, n_out), -np.inf)
+    score[:, 0, blank] = logp[:, 0, blank]
     if top >= 1:
-        score[1, chars] = logp[0, chars]
-    came_from = np.zeros((steps, top + 1, n_out), np.int32)  # the output at the previous step
+        score[:, 1, chars] = logp[:, 0, chars]
+    came_from = np.zeros((n, steps, top + 1, n_out), np.int32)  # the output at the previous step
     for t in range(1, steps):
         new = np.full_like(score, -np.inf)
         # Onto the blank: from anything with the same count.
-        came_from[t, :, blank] = score.argmax(axis=1)
-        new[:, blank] = score.max(axis=1) + logp[t, blank]
-        # Onto character c with count k: stay on c (count k), or arrive from the blank or another character (count k - 1).
-        stay = score[1:, chars]
-        from_blank = score[:-1, blank][:, None].repeat(len(chars), axis=1)
-        others = score[:-1, chars]
-        order = np.argsort(others, axis=1)
-        best_other, second = order[:, -1], order[:, -2] if len(chars) > 1 else order[:, -1]
-        rows = np.arange(top)
-        other_choice = np.where(best_other[:, None] == np.arange(len(chars))[None, :], second[:, None], best_other[:, None])
-        other_score = others[rows[:, None], other_choice]
-        if len(chars) == 1:
-            other_score = np.full_like(other_score, -np.inf)
-        candidates = np.stack([stay, from_blank, other_score])  # (3, top, chars)
-        pick = candidates.argmax(axis=0)
-        prev = np.where(pick == 0, chars[None, :], np.where(pick == 1, blank, chars[other_choice]))
-        new[1:, chars] = candidates.max(axis=0) + logp[t, chars][None, :]
-        came_from[t, 1:, chars] = prev.T
+        came_from[:, t, :, blank] = score.argmax(axis=2)
+        new[:, :, blank] = score.max(axis=2) + logp[:, t, blank][:, None]
+        if top >= 1 and len(chars):
+            # Onto character c with count k: stay on c, or arrive from the blank or another character (count k - 1).
+            stay = score[:, 1:, chars]
+            from_blank = np.broadcast_to(score[:, :-1, blank][..., None], stay.shape)
+            others = score[:, :-1, chars]
+            best = others.argmax(axis=2)[..., None]
+            runner_up = np.where(np.arange(len(chars)) == best, -np.inf, others).argmax(axis=2)[..., None]
+            other_choice = np.where(np.arange(len(chars)) == best, runner_up, best)
+            other_score = np.take_along_axis(others, other_choice, axis=2)
+            other_score = np.where(other_choice == np.arange(len(chars)), -np.inf, other_score)  # one character only
+            candidates = np.stack([stay, from_blank, other_score])
+            pick = candidates.argmax(axis=0)
+            came_from[:, t, 1:, chars] = np.moveaxis(np.where(pick == 0, chars, np.where(pick == 1, blank, chars[other_choice])), 2, 0)
+            new[:, 1:, chars] = candidates.max(axis=0) + logp[:, t, chars][:, None, :]
         score = new
-    count = max(lengths, key=lambda k: score[k].max())
-    if not np.isfinite(score[count].max()):
-        return None
-    # Walk back from the best end state, then collapse the path as greedy decoding would.
-    state = int(score[count].argmax())
-    path = [state]
+    ends = score[:, lengths].max(axis=2)  # (n, len(lengths))
+    count = np.asarray(lengths)[ends.argmax(axis=1)]
+    state = score[np.arange(n), count].argmax(axis=1)
+    found = np.isfinite(ends.max(axis=1))
+    # Walk every sample back from its best end state at once.
+    path = np.zeros((n, steps), np.int64)
+    path[:, -1] = state
     for t in range(steps - 1, 0, -1):
-        previous = int(came_from[t, count, state])
-        if state != blank and previous != state:
-            count -= 1
+        previous = came_from[np.arange(n), t, count, state]
+        count = count - ((state != blank) & (previous != state))
         state = previous
-        path.append(state)
-    path.reverse()
+        path[:, t - 1] = state
+    return [collapse_path(path[i], probs[i], blank) if found[i] else None for i in range(n)]
+
+
+def collapse_path(path: np.ndarray, probs: np.ndarray, blank: int = BLANK) -> tuple[list[int], list[float]]:
+    """A CTC path's reading: repeats merged, blanks dropped; each character's confidence is its run's peak."""
     indices: list[int] = []
     confidences: list[float] = []
     previous = blank
-    for t, label in enumerate(path):
+    for t, label in enumerate(path.tolist()):
         if label != blank and label == previous:
             confidences[-1] = max(confidences[-1], float(probs[t, label]))
         elif label != blank:

@@ -13,6 +13,7 @@ CHART_ORANGE = "#e0782a"
 WRONG_RED = "#d0453b"
 INK = "#1d2433"
 CURVE_HEIGHT = 220
+CONFIDENCE_HEIGHT = 140
 PROTOCOL_BAR_STEP = 40
 # Cells beyond this share of their color's range are dark enough that white text reads better.
 DARK_CELL_SHARE = 0.5
@@ -33,6 +34,22 @@ def top_k_chart(top: list[tuple[str, float]]) -> alt.Chart:
     )
     text = base.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".0%"))
     return (bars + text).properties(height=BAR_HEIGHT * len(df) + 10)
+
+
+def character_confidence_chart(letters: list[str], confidences: list[float]) -> alt.Chart:
+    """One bar per character read, in reading order, as tall as the model is sure of it."""
+    slots = [f"{i}: {ch}" for i, ch in enumerate(letters, 1)]
+    df = pd.DataFrame({"slot": slots, "letter": letters, "confidence": confidences})
+    base = alt.Chart(df).encode(
+        x=alt.X("slot:N", sort=slots, title=None,
+                axis=alt.Axis(labelExpr="split(datum.value, ': ')[1]", labelAngle=0, labelFontSize=16,
+                              labelFontWeight="bold")),
+        y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title=None, tickCount=3)),
+        tooltip=["letter", alt.Tooltip("confidence:Q", format=".1%")],
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3, color=CHART_BLUE)
+    text = base.mark_text(baseline="bottom", dy=-2).encode(text=alt.Text("confidence:Q", format=".0%"))
+    return (bars + text).properties(height=CONFIDENCE_HEIGHT)
 
 
 def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:

@@ -44,3 +44,15 @@ def test_the_protocol_comparison_shows_both_scores(with_model, monkeypatch):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Honest test accuracy"] == "40.0%" and shown["Leaky (seed) test accuracy"] == "60.0%"
     assert "290 of the leaky protocol's 380 test letters" in all_text(at)
+
+
+def test_a_sequence_model_links_its_confusion_matrix_to_misread_captchas(home, tmp_path_factory):
+    install_model(home, tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"), "sequence"))
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert "read whole (the sequence model does not cut them into letters)" in all_text(at)
+    assert "cut into letters and count as wrong" not in all_text(at)
+    # A one-epoch reader gets many captchas wrong; the cell shown is illustrated with whole captchas.
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert captions and all(" → " in c for c in captions)
+    assert "test captcha" in all_text(at) and "misread" in all_text(at)

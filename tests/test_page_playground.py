@@ -1,7 +1,10 @@
 """The Playground page in AppTest: no-model guidance, reading an uploaded captcha, refusing a fake image."""
+import re
+
 import numpy as np
 import pytest
 
+from captcha_core.config import DEFAULT
 from captcha_core.generator import generate_captchas
 from captcha_core.imageio import image_to_png_bytes
 from captcha_core.prediction import Predictor
@@ -44,6 +47,23 @@ def test_an_uploaded_captcha_is_read(with_model, model_folder):
     assert not at.exception, at.exception
     assert f"Text: {expected} " in all_text(at)
     assert "mine.png" in all_text(at)
+
+
+def test_a_sequence_model_shows_every_character_read_and_how_sure_it_is(home, tmp_path_factory):
+    folder = tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"), "sequence")
+    install_model(home, folder)
+    _, image = generate_captchas(1, seed=1234)[0]
+    expected = Predictor.from_folder(folder).solve(image).text
+    assert len(expected) == DEFAULT.captcha_length, "readings keep to the length the model was trained on"
+    at = open_page(PAGE)
+    at.file_uploader(key="captcha_upload").upload("mine.png", image_to_png_bytes(image), "image/png").run()
+    assert not at.exception, at.exception
+    assert f"Text: {expected} " in all_text(at)
+    markdown = [m.value for m in at.markdown]
+    after_upload = markdown[markdown.index("**mine.png**"):]
+    big_reading = next(value for value in after_upload if "monospace" in value)
+    assert "".join(re.findall(r">([^<]*)</span>", big_reading)) == expected, "every character, not just the first"
+    assert "Read whole, without cutting" in all_text(at)
 
 
 def test_a_text_file_named_png_is_refused_and_good_letters_still_read(with_model):

@@ -304,6 +304,36 @@ def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(s
     assert reviewed.report.captcha_accuracy == result.report.captcha_accuracy
     letter_split_captchas = review.split_dataset(dataset, result.config).test_captchas
     assert set(letter_split_captchas) != set(result.split.test)  # so the choice of split matters
+    # Its mistakes are whole captchas, and the review keeps each misread captcha's picture.
+    assert reviewed.reads_whole and set(reviewed.images) == {row for row, *_ in reviewed.report.misreads}
+    assert all(reviewed.images[row] is dataset.images[row] for row in reviewed.images)
+
+
+def test_misread_captchas_are_found_by_confusion_cell_or_by_length():
+    from captcha_core import review
+    from captcha_core.sequence import SequenceReport
+
+    misreads = [(3, "abc", "abd", 0.4), (5, "cab", "dab", 0.9), (8, "abc", "ab", 0.2), (9, "bca", "bda", 0.7)]
+    report = SequenceReport(0.5, 0.5, 12, 4, ["a", "b", "c", "d"], np.zeros((4, 4), int), [], misreads=misreads)
+    # c read as d in three aligned readings, most confident first; the two-letter reading is not aligned.
+    assert [row for row, *_ in review.misreads_for(report, "c", "d")] == [5, 9, 3]
+    assert review.misreads_for(report, "a", "d") == []
+    assert review.length_misreads(report) == [(8, "abc", "ab", 0.2)]
+
+
+def test_review_of_other_captchas_keeps_those_it_can_read_or_refuses(small_training):
+    from captcha_core import review
+
+    dataset, result = small_training
+    metadata = {"data": {"source": "class.zip"}, "config": result.config.to_dict()}
+    mixed = generate_dataset(SMALL.with_(alphabet="abcz", seed=9), count=30)
+    reviewed = review.review_on(result.classifier, mixed, metadata)
+    readable = [i for i, text in enumerate(mixed.texts) if "z" not in text]
+    assert not reviewed.exact and reviewed.report.n_captchas == len(readable) > 0
+    assert f"{len(mixed.texts) - len(readable)} captchas with other characters are left out" in reviewed.description
+    foreign = generate_dataset(SMALL.with_(alphabet="xyz", seed=9), count=5)
+    with pytest.raises(review.NothingToReview, match=r"class\.zip"):
+        review.review_on(result.classifier, foreign, metadata)
 
 
 def test_auto_picks_cnn_when_segmentation_works(easy_dataset):

@@ -8,6 +8,8 @@ from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
 GALLERY_MAX = 24
+# Misread captchas are shown side by side; this width fits two to a row beside the matrix.
+CAPTCHA_THUMB = 200
 SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
@@ -43,6 +45,10 @@ def headline() -> None:
         st.warning("This model was trained with the seed's leaky protocol: copies of test letters were in its "
                    "training data, so these numbers are inflated. See the comparison at the bottom.",
                    icon=":material/warning:")
+    elif metrics.get("n_test_captchas") and meta.get("model_kind") == "sequence":
+        st.caption(f"Measured on {metrics['n_test_captchas']} test captchas never seen in training, read whole "
+                   "(the sequence model does not cut them into letters). Letter accuracy counts characters in place "
+                   "where a reading has the right length, else the length less the edits needed.")
     elif metrics.get("n_test_captchas"):
         failures = metrics.get("segmentation_failures_in_test", 0)
         st.caption(f"Measured on {metrics['n_test_captchas']} test captchas never seen in training, resampling never "
@@ -74,7 +80,10 @@ def selected_cell(event, fallback):
 
 
 def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
-    """Pictures of the test letters that were `true` but read as `pred`."""
+    """Pictures of the test letters (or, for a sequence model, captchas) that were `true` but read as `pred`."""
+    if result.reads_whole:
+        captcha_mistakes(result, true, pred, clicked)
+        return
     if true is None:
         st.success("No mistakes at all on these test letters.", icon=":material/celebration:")
         return
@@ -96,6 +105,36 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         st.caption(f"...and {len(found) - GALLERY_MAX} more.")
 
 
+def captcha_mistakes(result, true: str | None, pred: str | None, clicked: bool) -> None:
+    """The misread captchas behind a confusion cell, then those read with a wrong number of characters."""
+    if true is not None and true == pred:
+        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see its mistakes.")
+    elif true is not None:
+        found = review.misreads_for(result.report, true, pred)
+        how = "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
+        st.markdown(f"#### {true} → {pred}")
+        st.caption(f"{views.plural(len(found), 'test captcha')} with a **{true}** read as **{pred}** ({how}).")
+        captcha_gallery(result, found)
+    wrong_length = review.length_misreads(result.report)
+    if wrong_length:
+        st.markdown("#### Read with the wrong number of characters")
+        st.caption(f"{views.plural(len(wrong_length), 'test captcha')}: not in the matrix, which only lines up "
+                   "readings of the right length.")
+        captcha_gallery(result, wrong_length)
+    elif true is None:
+        st.success("No mistakes at all on these test captchas.", icon=":material/celebration:")
+
+
+def captcha_gallery(result, misreads: list) -> None:
+    """Misread captchas in wrapping rows, each captioned truth → reading."""
+    shown = misreads[:GALLERY_MAX]
+    if shown:
+        st.image([result.images[row] for row, *_ in shown], caption=[f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown],
+                 width=CAPTCHA_THUMB)
+    if len(misreads) > GALLERY_MAX:
+        st.caption(f"...and {len(misreads) - GALLERY_MAX} more.")
+
+
 def confusion_section() -> None:
     """The clickable confusion matrix beside the pictures of the chosen cell's mistakes."""
     st.subheader("Where it goes wrong")
@@ -104,6 +143,9 @@ def confusion_section() -> None:
         return
     st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
                "blue cells are right answers, red ones mistakes, darker when there are more.")
+    if result.reads_whole and result.report.captcha_accuracy is not None:
+        st.caption(f"{views.percent(result.report.captcha_accuracy)} of these captchas read whole, "
+                   f"{views.plural(len(result.report.misreads), 'misread')}.")
     left, right = st.columns([3, 2], gap="large")
     with left:
         event = st.altair_chart(

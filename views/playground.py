@@ -60,14 +60,23 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
             st.markdown("Truth")
             views.colored_text(list(truth), [INK] * len(truth), BIG_TEXT_REM)
         st.markdown("The model reads")
-        marks = colors if truth is None else right_or_wrong(reading.text, truth)
-        views.colored_text(list(reading.text) or ["?"], marks or [BAD_RED], BIG_TEXT_REM)
+        views.colored_text(list(reading.text) or ["?"], reading_marks(reading, colors, truth) or [BAD_RED], BIG_TEXT_REM)
         st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}")
+        if reading.text and not len(reading.crops):
+            st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences), width="stretch")
+            st.caption("Read whole, without cutting: each bar is the model's peak probability for that character.")
     if not reading.segmented_ok:
         expected = predictor.captcha_length or "the expected number of"
         st.warning(f"The cutter found {len(reading.boxes)} characters where {expected} were expected, "
                    "so some letters are merged or split.", icon=":material/content_cut:")
     letter_strip(reading, colors, key)
+
+
+def reading_marks(reading, colors: list[str], truth: str | None) -> list[str]:
+    """A color per character read: right or wrong against a known truth, else its box's color, else how sure it is."""
+    if truth is not None:
+        return right_or_wrong(reading.text, truth)
+    return colors or [confidence_color(c) for c in reading.confidences]
 
 
 def right_or_wrong(read: str, truth: str) -> list[str]:
