@@ -152,19 +152,26 @@ def _review_other_data(classifier, dataset: Dataset, metadata: dict) -> tuple[Re
 
 
 def _review_other_captchas(classifier, dataset: Dataset, metadata: dict, known: set[str]) -> tuple[Report, str]:
-    """Score a sequence model on the captchas of another dataset that use only characters it reads."""
-    rows = np.array([i for i, text in enumerate(dataset.texts) if text and set(text) <= known], np.int64)
+    """Score a sequence model on the captchas of another dataset that it could read: its characters, its lengths.
+
+    It keeps its readings to the lengths it was trained on, so a captcha of another length would be wrong
+    whatever the model saw in it.
+    """
+    lengths = set(getattr(classifier, "lengths_", None) or [])
+    readable = [bool(text) and set(text) <= known and (not lengths or len(text) in lengths) for text in dataset.texts]
+    rows = np.flatnonzero(readable).astype(np.int64)
+    what = f"characters ({''.join(sorted(known))[:40]})" + (f" and lengths ({', '.join(map(str, sorted(lengths)))})" if lengths else "")
     if not len(rows):
         source = metadata.get("data", {}).get("source") or "its training data"
         raise NothingToReview(
-            f"The loaded data has no captcha made only of the characters this model reads ({''.join(sorted(known))[:40]}). "
+            f"The loaded data has no captcha of the {what} this model reads. "
             f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
         )
     report = evaluate(classifier, dataset, np.zeros(0, np.int64), rows)
-    description = f"every captcha of another dataset that uses only characters it reads ({report.n_captchas} captchas), not its test split"
+    description = f"every captcha of another dataset that it could read ({report.n_captchas} captchas), not its test split"
     left_out = len(dataset.texts) - len(rows)
     if left_out:
-        description += f"; {left_out} captchas with other characters are left out"
+        description += f"; {left_out} captchas of other {'characters or lengths' if lengths else 'characters'} are left out"
     return report, description
 
 
