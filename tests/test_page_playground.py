@@ -64,6 +64,10 @@ def test_a_sequence_model_shows_every_character_read_and_how_sure_it_is(home, tm
     big_reading = next(value for value in after_upload if "monospace" in value)
     assert "".join(re.findall(r">([^<]*)</span>", big_reading)) == expected, "every character, not just the first"
     assert "Read whole, without cutting" in all_text(at)
+    # Single letters are not what it reads: the Letters tab says so instead of failing on an upload.
+    assert any("reads whole captchas, not single letters" in info.value for info in at.info)
+    with pytest.raises(KeyError):
+        at.file_uploader(key="letter_upload")
 
 
 def test_a_text_file_named_png_is_refused_and_good_letters_still_read(with_model):

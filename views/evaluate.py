@@ -8,7 +8,7 @@ from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
 GALLERY_MAX = 24
-# Misread captchas are shown side by side; this width fits two to a row beside the matrix.
+# Wide enough to make out a misread captcha's characters in the narrow column beside the matrix.
 CAPTCHA_THUMB = 200
 SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
@@ -130,8 +130,8 @@ def captcha_gallery(result, misreads: list) -> None:
     """Misread captchas in wrapping rows, each captioned truth → reading."""
     shown = misreads[:GALLERY_MAX]
     if shown:
-        st.image([result.images[row] for row, *_ in shown], caption=[f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown],
-                 width=CAPTCHA_THUMB)
+        captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown]
+        st.image([result.images[row] for row, *_ in shown], caption=captions, width=CAPTCHA_THUMB)
     if len(misreads) > GALLERY_MAX:
         st.caption(f"...and {len(misreads) - GALLERY_MAX} more.")
 

@@ -124,8 +124,18 @@ def letter_rows(named_letters, readings, key: str) -> None:
         cols[2].altair_chart(charts.top_k_chart(reading.top), width="stretch")
 
 
+def reads_letters() -> bool:
+    """Whether the model reads single letters; if not (a sequence model), say so and where to go instead."""
+    if predictor.reads_whole:
+        st.info("This model reads whole captchas, not single letters: use the **Captcha** or **Random sample** tab, "
+                "or pick a letter model (cnn or forest) above.", icon=":material/pattern:")
+    return not predictor.reads_whole
+
+
 def letters_tab() -> None:
     """Upload single letters; every good file is answered even when others are bad."""
+    if not reads_letters():
+        return
     files = st.file_uploader("Upload one or more single-letter images", type=UPLOAD_TYPES,
                              accept_multiple_files=True, key="letter_upload")
     if not files:
@@ -138,6 +148,9 @@ def letters_tab() -> None:
 def draw_tab() -> None:
     """Draw a letter with the mouse and see it read as you draw."""
     from streamlit_drawable_canvas import st_canvas
+
+    if not reads_letters():
+        return
 
     left, right = st.columns([1, 2], gap="large")
     with left:
@@ -202,6 +215,10 @@ def follow_newest_letter() -> None:
 def inside_section() -> None:
     """Saliency and conv1/conv2 activation maps for any letter shown above."""
     st.subheader("Look inside the model")
+    if predictor.reads_whole:
+        st.info("This model reads whole captchas, so there is no single letter to look inside. Pick a CNN model "
+                "to see its saliency and filters.")
+        return
     if not letters_seen:
         st.caption("Upload, draw or sample a letter above, then look at what the network sees in it.")
         return
