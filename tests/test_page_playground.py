@@ -1,4 +1,5 @@
 """The Playground page in AppTest: no-model guidance, reading an uploaded captcha, refusing a fake image."""
+import json
 import re
 
 import numpy as np
@@ -8,7 +9,7 @@ from captcha_core.config import DEFAULT
 from captcha_core.generator import generate_captchas
 from captcha_core.imageio import image_to_png_bytes
 from captcha_core.prediction import Predictor
-from ui_support import all_text, install_model, open_page, tiny_model_folder
+from ui_support import all_text, clear_caches, install_model, open_page, tiny_model_folder
 
 PAGE = "views/playground.py"
 
@@ -37,6 +38,18 @@ def test_first_visit_shows_a_random_sample_and_looks_inside(with_model):
     assert "never seen in training" in all_text(at)
     assert at.selectbox(key="inside_letter").options, "the sample's letters can be inspected"
     assert len(at.get("image")) >= 4
+
+
+def test_a_model_from_other_captchas_warns_that_samples_are_in_another_style(with_model):
+    assert not any("another style" in info.value for info in open_page(PAGE).info)  # a built-in model: no warning
+    metadata_file = next((with_model / "models").iterdir()) / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["data"]["source"] = "class.zip"
+    metadata_file.write_text(json.dumps(metadata))
+    clear_caches()
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert any("learnt from class.zip" in info.value and "another style" in info.value for info in at.info)
 
 
 def test_an_uploaded_captcha_is_read(with_model, model_folder):

@@ -8,7 +8,7 @@ from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
 from captcha_core.generator import DIFFICULTIES, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.review import config_from_dict
+from captcha_core.review import config_from_dict, is_generated
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
@@ -199,6 +199,11 @@ def sample_tab() -> None:
     reading = predictor.solve(image, length)
     verdict = "all right!" if reading.text == text else f"{sum(a == b for a, b in zip(reading.text, text))} of {len(text)} right"
     st.caption(f"A fresh {difficulty} captcha (seed {seed}), never seen in training: **{verdict}**")
+    if not is_generated(predictor.metadata):
+        source = predictor.metadata.get("data", {}).get("source") or "its own captchas"
+        st.info(f"This model learnt from {source}, not from the built-in generator, so this sample is in another "
+                "style and misreads are expected. The **Captcha** tab reads captchas like the ones it learnt from.",
+                icon=":material/info:")
     show_reading(image, reading, "random sample", truth=text)
 
 
