@@ -106,7 +106,8 @@ def solved_accuracy(classifier, dataset: Dataset, captcha_rows: np.ndarray) -> t
 
     letter_size = int(dataset.letters.images.shape[1]) if len(dataset.letters) else None
     metadata = {"letter_size": letter_size} if letter_size else {}
-    # As the saved model's metadata will: the cutter is told the count only when every captcha has the same one.
+    # As `solve` does with a model trained on this data: the cutter is told the count only when every captcha
+    # has the same one (scored on other data, that data's own single length stands in for the model's).
     metadata["captcha_length"] = dataset.lengths[0] if len(dataset.lengths) == 1 else None
     predictor = Predictor(LoadedModel(classifier, [str(c) for c in classifier.classes_], metadata, Path()))
     truths = [dataset.texts[i] for i in captcha_rows]

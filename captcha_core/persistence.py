@@ -95,6 +95,8 @@ def build_metadata(result, dataset, config: Config) -> dict:
             "captcha_lengths": dataset.lengths,
         },
         "captcha_length": dataset.lengths[0] if len(dataset.lengths) == 1 else None,
+        # The lengths a sequence model keeps its readings to: those of its training captchas, not the whole set's.
+        "reading_lengths": list(getattr(result.classifier, "lengths_", None) or []),
         "letter_size": int(dataset.letters.images.shape[1]),
         "split_sizes": result.split.sizes(),
         "class_counts_before": result.resampled.before,
@@ -182,8 +184,9 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     if model_path.is_symlink() or not model_path.is_file():
         raise ModelDamaged(f"{folder.name}: model file is damaged (missing {model_path.name})")
     metadata["_version"] = file_version(model_path)
-    # A sequence model reads captchas of the lengths it was trained on (models saved before they were recorded read any).
-    lengths = (metadata.get("data") or {}).get("captcha_lengths") or ()
+    # A sequence model reads captchas of the lengths it was trained on; models saved before those were
+    # recorded fall back on the lengths of their whole data set.
+    lengths = metadata.get("reading_lengths") or (metadata.get("data") or {}).get("captcha_lengths") or ()
     readers = {"cnn": read_cnn, "forest": read_forest, "sequence": partial(read_sequence, lengths=lengths)}
     classifier = readers[kind](model_path, labels)
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)

@@ -23,6 +23,9 @@ BLANK = 0
 # The first two conv blocks halve the width (see Config.sequence_filters): one time step per 4 columns.
 WIDTH_HALVINGS = 2
 PAPER = 255
+# Readings searched for a path of an allowed length at once: the search keeps a (steps x length x outputs)
+# table of back-pointers per reading, about 50 KB for 5 characters, so a chunk stays near 13 MB.
+DECODE_CHUNK = 256
 
 
 # ---------------------------------------------------------------- inputs
@@ -125,8 +128,9 @@ def decode(probs: np.ndarray, lengths=(), blank: int = BLANK) -> list[tuple[list
         return out
     # The unconstrained best path is the greedy one, so only readings of another length need the search.
     redo = [i for i, (indices, _) in enumerate(out) if len(indices) not in allowed]
-    if redo:
-        for i, found in zip(redo, best_paths_of_lengths(probs[redo], allowed, blank)):
+    for start in range(0, len(redo), DECODE_CHUNK):
+        chunk = redo[start : start + DECODE_CHUNK]
+        for i, found in zip(chunk, best_paths_of_lengths(probs[chunk], allowed, blank)):
             out[i] = found or out[i]
     return out
 
@@ -140,9 +144,12 @@ def best_paths_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BL
     """Viterbi over CTC paths that counts the characters emitted, for (N, T, outputs) probabilities: per sample,
     (indices, confidences) of the most probable path whose reading has one of `lengths`, or None if none fits."""
     n, steps, n_out = probs.shape
+    lengths = [k for k in lengths if k <= steps]  # T steps emit at most T characters
+    if not lengths:
+        return [None] * n
     top = max(lengths)
     logp = np.log(np.maximum(probs, 1e-30))
-    chars = np.array([c for c in range(n_out) if c != blank])
+    chars = np.array([c for c in range(n_out) if c != blank], dtype=np.intp)
     # score[s, k, c]: best log-probability of a path of sample s that has emitted k characters and sits on output c.
     score = np.full((n, top + 1, n_out), -np.inf)
     score[:, 0, blank] = logp[:, 0, blank]

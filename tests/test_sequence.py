@@ -72,6 +72,7 @@ def test_decoding_to_the_trained_lengths_restores_a_character_greedy_merged():
     assert decode(probs[None], lengths=[1, 3]) == decode(probs[None]) == [([1], [0.9])]
     # No path of three steps reads four characters: greedy's reading stands.
     assert best_path_of_lengths(probs, [4]) is None and decode(probs[None], lengths=[4]) == [([1], [0.9])]
+    assert best_path_of_lengths(probs, [2, 400])[0] == [1, 1]  # lengths beyond the steps are dropped
 
 
 def all_paths_reference(probs, lengths):
@@ -155,7 +156,7 @@ def test_sequence_model_round_trips_in_safe_mode(small_reader, tmp_path):
     from captcha_core.prediction import Predictor
 
     reader, images, _ = small_reader
-    metadata = {"model_kind": "sequence", "data": {"captcha_lengths": [3]}}
+    metadata = {"model_kind": "sequence", "data": {"captcha_lengths": [3]}}  # as saved before reading_lengths
     out = save_model(reader, reader.classes_, metadata, tmp_path / "seq")
     assert (out / MODEL_FILES["sequence"]).is_file()
     loaded = load_model(out)  # load_model uses safe_mode=True
@@ -299,6 +300,8 @@ def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(s
     dataset, result = small_training
     out = save_model(result.classifier, result.classifier.classes_, build_metadata(result, dataset, result.config), tmp_path / "seq")
     loaded = load_model(out)
+    # It keeps to the lengths of its training captchas, saved as such.
+    assert loaded.metadata["reading_lengths"] == loaded.classifier.lengths_ == result.classifier.lengths_ == [3]
     reviewed = review.review_on(loaded.classifier, dataset, loaded.metadata)
     assert reviewed.exact and reviewed.report.n_captchas == len(result.split.test)
     assert reviewed.report.captcha_accuracy == result.report.captcha_accuracy

@@ -145,8 +145,8 @@ def confusion_section() -> None:
     st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
                "blue cells are right answers, red ones mistakes, darker when there are more.")
     if result.reads_whole and result.report.captcha_accuracy is not None:
-        st.caption(f"{views.percent(result.report.captcha_accuracy)} of these captchas read whole, "
-                   f"{views.plural(len(result.report.misreads), 'misread')}.")
+        st.caption(f"{views.percent(result.report.captcha_accuracy)} of these captchas read right; "
+                   f"{views.plural(len(result.report.misreads), 'captcha')} misread.")
     left, right = st.columns([3, 2], gap="large")
     with left:
         event = st.altair_chart(
