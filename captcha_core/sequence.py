@@ -173,7 +173,8 @@ def best_paths_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BL
             other_score = np.where(other_choice == np.arange(len(chars)), -np.inf, other_score)  # one character only
             candidates = np.stack([stay, from_blank, other_score])
             pick = candidates.argmax(axis=0)
-            came_from[:, t, 1:, chars] = np.moveaxis(np.where(pick == 0, chars, np.where(pick == 1, blank, chars[other_choice])), 2, 0)
+            previous = np.where(pick == 0, chars, np.where(pick == 1, blank, chars[other_choice]))
+            came_from[:, t, 1:, chars] = np.moveaxis(previous, 2, 0)  # this indexing puts the character axis first
             new[:, 1:, chars] = candidates.max(axis=0) + logp[:, t, chars][:, None, :]
         score = new
     ends = score[:, lengths].max(axis=2)  # (n, len(lengths))
