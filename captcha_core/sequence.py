@@ -364,14 +364,19 @@ def training_rate(batch_size: int, config: Config) -> float:
     return config.sequence_learning_rate * batch_size / config.sequence_batch_size
 
 
+def is_small_set(n_train: int, config: Config) -> bool:
+    """Whether a training set is small enough for warped strips and the falling rate (config.sequence_small_below)."""
+    return n_train < config.sequence_small_below
+
+
 def training_warp(n_train: int, config: Config) -> float:
     """How far training strips are scaled and sheared: config.sequence_warp for small sets, else 0."""
-    return config.sequence_warp if n_train < config.sequence_small_below else 0.0
+    return config.sequence_warp if is_small_set(n_train, config) else 0.0
 
 
 def training_decay_epochs(n_train: int, config: Config) -> int:
     """Epochs of falling rate after the start for small sets (config.sequence_decay_epochs); 0 means plateau halving."""
-    return config.sequence_decay_epochs if n_train < config.sequence_small_below else 0
+    return config.sequence_decay_epochs if is_small_set(n_train, config) else 0
 
 
 def make_decay_callback(rate: float, epochs: int, start_share: float, reading: str):

@@ -88,32 +88,44 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
     if true is None:
         st.success("No mistakes at all on these test letters.", icon=":material/celebration:")
         return
-    if true == pred:
-        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see its mistakes.")
+    if not holds_mistakes(true, pred):
         return
     found = review.mistakes_for(result.report, true, pred)
-    how = "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
-    st.markdown(f"#### {true} → {pred}")
+    how = cell_heading(true, pred, clicked)
     st.caption(f"{views.plural(len(found), 'test letter')}: truth **{true}**, read as **{pred}** ({how}).")
     if not found:
         st.info("No test letter fell in this cell.")
         return
     shown = found[:GALLERY_MAX]
-    # One st.image call with a list lays the pictures out in rows that wrap with the column's width.
-    st.image([views.zoom(result.images[m.row]) for m in shown],
-             caption=[f"{m.confidence:.0%} sure" for m in shown])
-    if len(found) > GALLERY_MAX:
-        st.caption(f"...and {len(found) - GALLERY_MAX} more.")
+    pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
+
+
+def holds_mistakes(true: str, pred: str) -> bool:
+    """False, with a pointer to the red cells, when the chosen cell is on the diagonal."""
+    if true == pred:
+        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see its mistakes.")
+    return true != pred
+
+
+def cell_heading(true: str, pred: str, clicked: bool) -> str:
+    """The chosen cell as a heading; returns how it was chosen, for the caption under it."""
+    st.markdown(f"#### {true} → {pred}")
+    return "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
+
+
+def pictures(images: list, captions: list[str], total: int, width: int | str = "content") -> None:
+    """Up to GALLERY_MAX pictures in one st.image call, whose rows wrap with the column, and how many more there are."""
+    if images:
+        st.image(images, caption=captions, width=width)
+    if total > GALLERY_MAX:
+        st.caption(f"...and {total - GALLERY_MAX} more.")
 
 
 def captcha_mistakes(result, true: str | None, pred: str | None, clicked: bool) -> None:
     """The misread captchas behind a confusion cell, then those read with a wrong number of characters."""
-    if true is not None and true == pred:
-        st.info(f"The diagonal holds the right answers: {true!r} read as {true!r}. Click a red cell to see its mistakes.")
-    elif true is not None:
+    if true is not None and holds_mistakes(true, pred):
         found = review.misreads_for(result.report, true, pred)
-        how = "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
-        st.markdown(f"#### {true} → {pred}")
+        how = cell_heading(true, pred, clicked)
         st.caption(f"{views.plural(len(found), 'test captcha')} with a **{true}** read as **{pred}** ({how}).")
         captcha_gallery(result, found)
     wrong_length = review.length_misreads(result.report)
@@ -127,13 +139,10 @@ def captcha_mistakes(result, true: str | None, pred: str | None, clicked: bool) 
 
 
 def captcha_gallery(result, misreads: list) -> None:
-    """Misread captchas in wrapping rows, each captioned truth → reading."""
+    """Misread captchas, each captioned truth → reading."""
     shown = misreads[:GALLERY_MAX]
-    if shown:
-        captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown]
-        st.image([result.images[row] for row, *_ in shown], caption=captions, width=CAPTCHA_THUMB)
-    if len(misreads) > GALLERY_MAX:
-        st.caption(f"...and {len(misreads) - GALLERY_MAX} more.")
+    captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown]
+    pictures([result.images[row] for row, *_ in shown], captions, len(misreads), CAPTCHA_THUMB)
 
 
 def confusion_section() -> None:
