@@ -213,11 +213,14 @@ REGISTRY_COLUMNS = {
 COMPACT_COLUMNS = ["name", "kind", "letter acc", "captcha acc"]
 
 
-def registry_table(key: str, compact: bool = False) -> list:
-    """The registry as a table (or a hint when empty); returns its entries."""
+NO_MODELS = "No trained models yet. Train one here, or use Quick start on the Home page."
+
+
+def registry_table(key: str, compact: bool = False, empty: str = NO_MODELS) -> list:
+    """The registry as a table (or the `empty` hint when there is none); returns its entries."""
     entries = cache.registry()
     if not entries:
-        st.info("No trained models yet. Train one here, or use Quick start on the Home page.", icon=":material/inventory_2:")
+        st.info(empty, icon=":material/inventory_2:")
         return entries
     frame = registry_frame(entries)
     st.dataframe(

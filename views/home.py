@@ -10,14 +10,14 @@ PIPELINE = [
     (":material/content_cut:", "Segment", "Cut each captcha into letters"),
     (":material/call_split:", "Split", "Train, validation and test, per captcha"),
     (":material/balance:", "Resample", "Balance the classes, train split only"),
-    (":material/neurology:", "CNN", "Learn to read one letter"),
+    (":material/neurology:", "Model", "A CNN per letter, or a sequence model per captcha"),
     (":material/grid_on:", "Evaluate", "Score the untouched test split"),
     (":material/draw:", "Play", "Draw or upload, watch it read"),
 ]
 
 
 def pipeline_row() -> None:
-    """The seven steps from images to a letter reader, as a row of cards."""
+    """The seven steps from images to a trained reader, as a row of cards."""
     for number, (column, (icon, title, text)) in enumerate(zip(st.columns(len(PIPELINE)), PIPELINE), start=1):
         with column.container(border=True, height="stretch"):
             st.markdown(f"### {icon}\n**{number}. {title}**")
@@ -36,9 +36,9 @@ def quick_start() -> None:
 st.title("Captcha Lab", anchor=False)
 st.markdown(
     "Teach a small neural network to **read captchas**: make or upload a set of captchas, "
-    "watch them being cut into letters, train a CNN on the letters and try it on your own handwriting."
+    "watch them being cut into letters, train a CNN on the letters (or a sequence model that reads captchas "
+    "whose letters touch) and try it on your own handwriting."
 )
-pipeline_row()
 
 launch, status = st.columns([2, 3], gap="large")
 with launch:
@@ -57,8 +57,12 @@ with status:
     st.subheader(":material/info: Where you stand", anchor=False)
     st.markdown(f":material/dataset: **Dataset:** {state.describe_spec(state.dataset_spec())}")
     st.markdown(":material/inventory_2: **Trained models:**")
-    job_views.registry_table(key="home_registry", compact=True)
+    job_views.registry_table(key="home_registry", compact=True, empty="No trained models yet: press **Generate data and train**.")
 
+# Right under the button that starts it, so the progress shows where the reader is looking.
 job_views.job_panel()
+
+st.subheader(":material/account_tree: How it works", anchor=False)
+pipeline_row()
 # Last, so the page is on screen first: TensorFlow loads while the reader decides what to click.
 jobs.warm_up()
