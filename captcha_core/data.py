@@ -54,6 +54,8 @@ class Dataset:
     boxes: list[list[tuple[int, int, int, int]]] = field(default_factory=list)  # per captcha
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason) for inputs we left out
     source: str = ""
+    # The built-in generator's arguments when it made this set, so a model trained on it can make it again.
+    generator: dict | None = None
 
     @property
     def is_captchas(self) -> bool:
@@ -156,7 +158,10 @@ def generate_dataset(config: Config = DEFAULT, count: int | None = None) -> Data
         seed=config.seed,
     )
     source = f"generated: {len(items)} {config.difficulty} captchas, seed {config.seed}"
-    return from_captchas(items, config=config, source=source)
+    dataset = from_captchas(items, config=config, source=source)
+    dataset.generator = {"difficulty": config.difficulty, "count": len(items), "length": config.captcha_length,
+                         "alphabet": config.alphabet, "seed": config.seed}
+    return dataset
 
 
 # ---------------------------------------------------------------- files, folders and zips

@@ -93,6 +93,7 @@ def build_metadata(result, dataset, config: Config) -> dict:
             "n_letters": len(dataset.letters),
             "segmentation_yield": dataset.segmentation_yield,
             "captcha_lengths": dataset.lengths,
+            "generator": dataset.generator,
         },
         "captcha_length": dataset.lengths[0] if len(dataset.lengths) == 1 else None,
         # The lengths a sequence model keeps its readings to: those of its training captchas, not the whole set's.

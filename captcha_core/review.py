@@ -40,10 +40,15 @@ def is_generated(metadata: dict) -> bool:
 
 def generator_settings(metadata: dict) -> dict:
     """The generator arguments a model's training data was made with (difficulty, count, length, alphabet, seed)."""
+    data = metadata.get("data", {})
+    if data.get("generator"):
+        return dict(data["generator"])
+    # Models saved before the data kept its generator arguments: the training config's, which match them when
+    # the data was made from that same config (the command line, the benchmarks).
     config = config_from_dict(metadata.get("config"))
     return {
         "difficulty": config.difficulty,
-        "count": int(metadata.get("data", {}).get("n_captchas", config.generate_count)),
+        "count": int(data.get("n_captchas", config.generate_count)),
         "length": config.captcha_length,
         "alphabet": config.alphabet,
         "seed": config.seed,
@@ -54,7 +59,8 @@ def regenerate_dataset(metadata: dict) -> Dataset:
     """The built-in dataset a model was trained on, made again from the same seed."""
     settings = generator_settings(metadata)
     config = config_from_dict(metadata.get("config")).with_(
-        difficulty=settings["difficulty"], captcha_length=settings["length"], alphabet=settings["alphabet"]
+        difficulty=settings["difficulty"], captcha_length=settings["length"], alphabet=settings["alphabet"],
+        seed=settings["seed"],
     )
     return generate_dataset(config, count=settings["count"])
 

@@ -100,3 +100,18 @@ def test_drawing_helpers():
     boxed = inspect.draw_boxes(captcha, [(5, 5, 10, 10)], ["a"])
     assert boxed.shape == (*captcha.shape, 3)
     assert inspect.box_color_hex(0).startswith("#")
+
+
+def test_the_data_is_made_again_from_its_own_generator_settings_not_the_training_config(tiny_training, tiny_config):
+    from captcha_core.data import generate_dataset
+    from captcha_core.persistence import build_metadata
+
+    # The dashboard trains with its own config (easy, length 4, seed 0) on whatever the Data page generated.
+    lined = generate_dataset(tiny_config.with_(difficulty="lined", captcha_length=5, alphabet="2345678bcd", seed=3), count=12)
+    metadata = json.loads(json.dumps(build_metadata(tiny_training, lined, tiny_config)))
+    assert metadata["data"]["generator"] == {"difficulty": "lined", "count": 12, "length": 5, "alphabet": "2345678bcd", "seed": 3}
+    again = review.regenerate_dataset(metadata)
+    assert again.fingerprint() == lined.fingerprint() and again.texts == lined.texts
+    # Older models, saved without the generator settings, fall back on their training config.
+    del metadata["data"]["generator"]
+    assert review.generator_settings(metadata)["difficulty"] == tiny_config.difficulty

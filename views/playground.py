@@ -8,7 +8,7 @@ from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
 from captcha_core.generator import DIFFICULTIES, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.review import config_from_dict, is_generated
+from captcha_core.review import generator_settings, is_generated
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
@@ -180,10 +180,10 @@ def confidence_color(confidence: float) -> str:
 
 def sample_settings() -> tuple[str, int, str]:
     """Alphabet, length and difficulty of fresh captchas this model should be able to read."""
-    config = config_from_dict(predictor.metadata.get("config"))
+    settings = generator_settings(predictor.metadata)
     alphabet = "".join(label for label in predictor.labels if len(label) == 1)
-    difficulty = config.difficulty if config.difficulty in DIFFICULTIES else DEFAULT.difficulty
-    return alphabet, int(predictor.captcha_length or config.captcha_length), difficulty
+    difficulty = settings["difficulty"] if settings["difficulty"] in DIFFICULTIES else DEFAULT.difficulty
+    return alphabet, int(predictor.captcha_length or settings["length"]), difficulty
 
 
 def sample_tab() -> None:
