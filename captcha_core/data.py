@@ -69,6 +69,13 @@ class Dataset:
         return float(np.mean(self.segment_ok))
 
     @property
+    def clean_cut_share(self) -> float | None:
+        """Share of captchas whose ink fell into the label's number of pieces with no forced cut (None for letters)."""
+        if self.clean_cut is None or len(self.clean_cut) == 0:
+            return None
+        return float(np.mean(self.clean_cut))
+
+    @property
     def alphabet(self) -> str:
         """The sorted set of characters seen in the labels."""
         return "".join(sorted(set(self.letters.labels.tolist()) | set("".join(self.texts))))

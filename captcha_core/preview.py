@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # split pulls in scikit-learn (seconds to import); pictures o
 # Box colours in RGB: green where the cut found the label's number of letters, red where it did not.
 BOX_OK = (40, 160, 70)
 BOX_FAILED = (220, 50, 50)
+BOX_FORCED = (225, 135, 0)  # the right count, but only after a forced split or merge: a guess
 BOX_THICKNESS = 1
 # White gap between tiled letters, so neighbouring crops do not read as one word.
 TILE_GAP = 4
@@ -43,10 +44,11 @@ def tile(images: np.ndarray, gap: int = TILE_GAP) -> np.ndarray:
     return strip
 
 
-def draw_boxes(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], ok: bool) -> np.ndarray:
-    """An RGB copy of a captcha with its cut boxes drawn on, green when the cut worked, red when not."""
+def draw_boxes(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], ok: bool, clean: bool = True) -> np.ndarray:
+    """An RGB copy of a captcha with its cut boxes drawn on: green for a clean cut, amber when the count was
+    only reached by forcing cuts or merges, red when the cut failed."""
     rgb = cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2RGB)
-    colour = BOX_OK if ok else BOX_FAILED
+    colour = BOX_FAILED if not ok else BOX_OK if clean else BOX_FORCED
     for x, y, w, h in boxes:
         cv2.rectangle(rgb, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), colour, BOX_THICKNESS)
     return rgb

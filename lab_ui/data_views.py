@@ -18,6 +18,9 @@ PREVIEW_CAPTCHAS = 8
 FAILED_SHOWN = 12
 CAPTCHA_WIDTH = 220
 SKIPPED_SHOWN = 200
+# The split counts letters, except its test captchas: the labels say which.
+SIZE_LABELS = {"train": "Train letters", "validation": "Validation letters", "test": "Test letters",
+               "test captchas": "Test captchas", "train after resampling": "Train letters, resampled"}
 
 
 # ---------------------------------------------------------------- cached pictures and numbers
@@ -39,10 +42,11 @@ def boxed_captchas(fingerprint: str, which: tuple[int, ...], _dataset: Dataset) 
     out = []
     for index in which:
         ok = bool(_dataset.segment_ok[index])
+        clean = _dataset.clean_cut is None or bool(_dataset.clean_cut[index])
         found = len(_dataset.boxes[index])
         text = _dataset.texts[index]
-        caption = f"{text} ✓" if ok else f"{text}: found {found} of {len(text)}"
-        out.append((draw_boxes(_dataset.images[index], _dataset.boxes[index], ok), caption))
+        caption = f"{text} ✓" if ok and clean else f"{text}: cut by count" if ok else f"{text}: found {found} of {len(text)}"
+        out.append((draw_boxes(_dataset.images[index], _dataset.boxes[index], ok, clean), caption))
     return out
 
 
@@ -60,20 +64,38 @@ def split_of(fingerprint: str, seed: int, _dataset: Dataset):
 def summary(dataset: Dataset) -> None:
     """A row of headline numbers, and why the data cannot train yet when it cannot."""
     counts = dataset.letters.class_counts()
-    cells = st.columns(5)
+    cells = st.columns([1, 1, 1, 1.4, 1, 1.2])  # wide enough that no label is cut short
     cells[0].metric("Captchas", f"{len(dataset.texts):,}" if dataset.is_captchas else "—")
     cells[1].metric("Letters", f"{len(dataset.letters):,}")
     cells[2].metric("Classes", len(counts))
     cells[3].metric(
         "Segmentation yield",
-        f"{dataset.segmentation_yield:.0%}" if dataset.segmentation_yield is not None else "—",
-        help="Share of captchas cut into exactly as many pieces as their label has characters.",
+        percent(dataset.segmentation_yield),
+        help="Share of captchas cut into exactly as many pieces as their label has characters, forced cuts included.",
     )
-    cells[4].metric("Files left out", len(dataset.skipped))
+    cells[4].metric(
+        "Clean cuts",
+        percent(dataset.clean_cut_share),
+        help="Share of captchas whose ink fell into as many pieces as their label has characters with no forced "
+        f"split or merge. Below {DEFAULT.auto_yield_threshold:.0%}, the auto model reads whole captchas instead.",
+    )
+    cells[5].metric("Files left out", len(dataset.skipped))
+    clean = dataset.clean_cut_share
+    if clean is not None and clean < DEFAULT.auto_yield_threshold:
+        st.info(
+            f"Only {clean:.0%} of these captchas cut cleanly, so most letters below are guesses. The **auto** model "
+            "on the Train page will train the sequence model, which reads whole captchas without cutting them.",
+            icon=":material/info:",
+        )
     try:
         check_trainable(dataset)
     except DatasetError as exc:
         st.warning(f"This data cannot train a model yet: {exc}", icon=":material/warning:")
+
+
+def percent(share: float | None) -> str:
+    """A share as a whole percent, or a dash for letter data."""
+    return "—" if share is None else f"{share:.0%}"
 
 
 def skipped_report(dataset: Dataset) -> None:
@@ -102,18 +124,26 @@ def segmentation_preview(dataset: Dataset) -> None:
     st.subheader(":material/content_cut: Segmentation", anchor=False)
     failed = failed_captchas(dataset)
     st.caption(
-        f"Green boxes: the captcha was cut into as many letters as its label has. "
-        f"{len(dataset.texts) - len(failed):,} of {len(dataset.texts):,} captchas were cut right "
-        f"({dataset.segmentation_yield:.0%} yield); only those give training letters."
+        f"{len(dataset.texts) - len(failed):,} of {len(dataset.texts):,} captchas were cut into as many letters as their "
+        f"label has ({dataset.segmentation_yield:.0%} yield); only those give training letters. Green boxes: the ink "
+        "fell apart into those letters by itself. Amber: the cutter forced splits or merges to reach the count, "
+        "so those letters are guesses."
     )
+    clean = dataset.clean_cut_share
     fingerprint = dataset.fingerprint()
-    first = tuple(range(min(PREVIEW_CAPTCHAS, len(dataset.texts))))
-    show_captchas(boxed_captchas(fingerprint, first, dataset))
+    show_captchas(boxed_captchas(fingerprint, preview_rows(len(dataset.texts)), dataset))
     if len(failed):
         st.markdown(f"**:red[{len(failed):,} captchas could not be cut]** (red boxes), showing up to {FAILED_SHOWN}:")
         show_captchas(boxed_captchas(fingerprint, tuple(int(i) for i in failed[:FAILED_SHOWN]), dataset))
-    else:
-        st.success("Every captcha was cut into the right number of letters.", icon=":material/check_circle:")
+    elif clean is None or clean >= DEFAULT.auto_yield_threshold:
+        cleanly = "" if clean is None or clean == 1 else f", {clean:.0%} of them cleanly"
+        st.success(f"Every captcha was cut into the right number of letters{cleanly}.", icon=":material/check_circle:")
+
+
+def preview_rows(n: int) -> tuple[int, ...]:
+    """A fixed random handful of captchas: files come sorted by name, so the first few would all look alike."""
+    rng = np.random.default_rng(DEFAULT.seed)
+    return tuple(sorted(int(i) for i in rng.choice(n, size=min(PREVIEW_CAPTCHAS, n), replace=False)))
 
 
 def show_captchas(items: list[tuple[np.ndarray, str]]) -> None:
@@ -129,7 +159,7 @@ def balance_section(dataset: Dataset, config: Config) -> None:
     sizes = balance.sizes
     cells = st.columns(len(sizes))
     for cell, (name, size) in zip(cells, sizes.items()):
-        cell.metric(name.capitalize(), f"{size:,}")
+        cell.metric(SIZE_LABELS.get(name, name.capitalize()), f"{size:,}")
     before, after = balance.resampled.before, balance.resampled.after
     y_max = max([*before.values(), *after.values(), 1])
     left, right = st.columns(2)

@@ -53,9 +53,19 @@ def test_first_visit_shows_gallery_segmentation_and_histograms(data_page):
     assert metric(at, "Captchas") == "40" and metric(at, "Segmentation yield").endswith("%")
     assert len(at.get("imgs")) > 0 or any(type(e).__name__ == "Image" for e in at.main)
     before, after = histograms(at)
-    assert before["letters"].sum() == int(metric(at, "Train").replace(",", ""))
+    assert before["letters"].sum() == int(metric(at, "Train letters").replace(",", ""))
     # Bootstrap by default: every class topped up to the largest one.
     assert after["letters"].nunique() == 1 and after["letters"].iloc[0] == before["letters"].max()
+
+
+def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(data_page):
+    at = data_page
+    assert metric(at, "Clean cuts") == "100%" and not any("cut cleanly" in i.value for i in at.info)
+    at.button_group(key="gen_difficulty").set_value("hard").run()
+    assert not at.exception
+    clean = int(metric(at, "Clean cuts").rstrip("%"))
+    assert clean < 75 and int(metric(at, "Segmentation yield").rstrip("%")) > clean
+    assert any(f"Only {clean}% of these captchas cut cleanly" in i.value and "sequence model" in i.value for i in at.info)
 
 
 def test_generator_and_resampling_settings_update_the_histograms(data_page):

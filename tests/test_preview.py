@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
-from captcha_core.preview import BOX_FAILED, BOX_OK, class_samples, draw_boxes, failed_captchas, tile, training_balance
+from captcha_core.preview import BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, draw_boxes, failed_captchas, tile, training_balance
 
 
 def test_class_samples_cover_every_class_with_at_most_n(easy_dataset):
@@ -29,7 +29,9 @@ def test_draw_boxes_colours_by_outcome_and_leaves_the_original_alone():
     gray = np.full((20, 30), 255, np.uint8)
     ok = draw_boxes(gray, [(2, 3, 10, 12)], ok=True)
     bad = draw_boxes(gray, [(2, 3, 10, 12)], ok=False)
+    forced = draw_boxes(gray, [(2, 3, 10, 12)], ok=True, clean=False)
     assert ok.shape == (20, 30, 3) and tuple(ok[3, 2]) == BOX_OK and tuple(bad[3, 2]) == BOX_FAILED
+    assert tuple(forced[3, 2]) == BOX_FORCED
     assert (gray == 255).all()
 
 
