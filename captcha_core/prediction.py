@@ -86,7 +86,14 @@ class Predictor:
             raise ValueError("this model reads whole captchas (sequence model); solve them instead of single letters")
         if not images:
             return []
-        batch = np.stack([normalize_letter(im, self.letter_size) for im in images])
+        return self.read_normalized(np.stack([normalize_letter(im, self.letter_size) for im in images]), k)
+
+    def read_normalized(self, batch: np.ndarray, k: int | None = None) -> list[LetterReading]:
+        """Read (N, S, S) letters already in the model's input form, such as crops cut from captchas.
+
+        Normalizing a crop again re-centres it on its ink and can change the answer, so it is read as it is.
+        """
+        k = k or self.config.top_k
         probs = self.probabilities(batch)
         out = []
         for image, row in zip(batch, probs):

@@ -75,3 +75,13 @@ def test_of_several_cuts_the_one_read_most_confidently_wins(tiny_model_dir):
     assert reading.boxes == shifted.boxes  # the confident one, and never the one with too few letters
     assert np.allclose(reading.confidences, [0.9, 0.8])
     assert reading.text == "".join(predictor.labels[:2])
+
+
+def test_a_cut_letter_read_again_as_it_is_gets_the_captchas_answer(tiny_model_dir):
+    # The Playground's "Look inside" reads a crop shown under a captcha; it must agree with that captcha's reading.
+    predictor = Predictor.from_folder(tiny_model_dir)
+    readings = predictor.solve_many([im for _, im in generate_captchas(8, difficulty="medium", seed=12)])
+    for reading in readings:
+        again = predictor.read_normalized(np.stack(reading.crops), k=2)
+        assert [r.label for r in again] == [top[0][0] for top in reading.top]
+        assert np.allclose([r.confidence for r in again], [top[0][1] for top in reading.top], atol=1e-5)

@@ -235,7 +235,7 @@ def inside_section() -> None:
     choice = st.selectbox("Letter", list(letters_seen), key="inside_letter")
     letter = letters_seen[choice]
     maps = look.activations(predictor.classifier, letter)
-    reading = predictor.read_letters([letter])[0]
+    reading = predictor.read_normalized(letter[None])[0]  # the very input shown, as the strip above read it
     cols = st.columns([1, 1, 2], gap="medium", vertical_alignment="center")
     cols[0].image(views.zoom(letter), caption="what the model gets")
     cols[1].image(views.zoom(look.heat_overlay(letter, look.saliency(predictor.classifier, letter))),
