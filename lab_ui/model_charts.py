@@ -6,6 +6,9 @@ import pandas as pd
 
 CONFUSION_SELECTION = "cell"
 CELL_PIXELS = 24
+# Many classes get smaller cells, down to this, so the matrix keeps to the space it is given.
+MIN_CELL_PIXELS = 15
+SMALL_CELL_FONT = 9
 BAR_HEIGHT = 28
 CHART_BLUE = "#3b6fd8"
 PALE_BLUE = "#b9c6e4"
@@ -52,8 +55,16 @@ def character_confidence_chart(letters: list[str], confidences: list[float]) -> 
     return (bars + text).properties(height=CONFIDENCE_HEIGHT)
 
 
-def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
-    """A clickable confusion-matrix heatmap: right answers in blue, mistakes in red, both darker when more."""
+def confusion_cell(labels: list[str], side_pixels: int) -> int:
+    """The cell size that fits len(labels) cells into side_pixels, between MIN_CELL_PIXELS and CELL_PIXELS."""
+    return max(MIN_CELL_PIXELS, min(CELL_PIXELS, side_pixels // max(len(labels), 1)))
+
+
+def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = CELL_PIXELS * 20) -> alt.Chart:
+    """A clickable confusion-matrix heatmap: right answers in blue, mistakes in red, both darker when more.
+
+    side_pixels: the room for the grid of cells; many classes get smaller cells (see confusion_cell).
+    """
     df = pd.DataFrame(pairs)
     right = df["true"] == df["pred"]
     # One signed field on a diverging scale keeps a single clickable layer: + right answers, - mistakes.
@@ -62,7 +73,9 @@ def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
     most_wrong = max(int(df.loc[~right, "count"].max()), 1)
     df["dark"] = (df["signed"] > most_right * DARK_CELL_SHARE) | (df["signed"] < -most_wrong * DARK_CELL_SHARE)
     select = alt.selection_point(name=CONFUSION_SELECTION, fields=["true", "pred"], on="click", clear="dblclick")
-    side = CELL_PIXELS * len(labels)
+    cell = confusion_cell(labels, side_pixels)
+    side = cell * len(labels)
+    font = 11 if cell == CELL_PIXELS else SMALL_CELL_FONT
     base = alt.Chart(df).encode(
         x=alt.X("pred:N", sort=labels, title="read as",
                 axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False)),
@@ -79,7 +92,7 @@ def confusion_chart(pairs: list[dict], labels: list[str]) -> alt.Chart:
         .add_params(select)
     )
     # Empty cells stay blank: a grid of zeros hides the few numbers that matter.
-    counts = base.transform_filter("datum.count > 0").mark_text(fontSize=11, cursor="pointer").encode(
+    counts = base.transform_filter("datum.count > 0").mark_text(fontSize=font, cursor="pointer").encode(
         text="count:Q",
         color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value(INK)),
     )

@@ -10,6 +10,10 @@ from lab_ui import model_views as views
 GALLERY_MAX = 24
 # Wide enough to make out a misread captcha's characters in the narrow column beside the matrix.
 CAPTCHA_THUMB = 200
+# The room for the matrix's cells beside the pictures of a 1280-px-wide page (19 letters at full size), and
+# across the page when there are too many classes for that.
+BESIDE_GRID_PIXELS = 460
+FULL_GRID_PIXELS = 760
 SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
@@ -156,13 +160,17 @@ def confusion_section() -> None:
     if result.reads_whole and result.report.captcha_accuracy is not None:
         st.caption(f"{views.percent(result.report.captcha_accuracy)} of these captchas read right; "
                    f"{views.plural(len(result.report.misreads), 'captcha')} misread.")
-    left, right = st.columns([3, 2], gap="large")
-    with left:
+    labels = result.report.labels
+    beside = charts.confusion_cell(labels, BESIDE_GRID_PIXELS) * len(labels) <= BESIDE_GRID_PIXELS
+    # Too many classes for the matrix to sit beside the pictures: it takes the page's width, pictures below.
+    chart_area, gallery_area = st.columns([3, 2], gap="large") if beside else (st.container(), st.container())
+    with chart_area:
         event = st.altair_chart(
-            charts.confusion_chart(review.confusion_pairs(result.report), result.report.labels),
+            charts.confusion_chart(review.confusion_pairs(result.report), labels,
+                                   BESIDE_GRID_PIXELS if beside else FULL_GRID_PIXELS),
             on_select="rerun", key="confusion", width="content",
         )
-    with right:
+    with gallery_area:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
 
 
