@@ -25,7 +25,7 @@ class TrainingCancelled(RuntimeError):
 class Progress:
     """One progress report, sent every batch and every epoch."""
 
-    phase: str  # preparing | training | evaluating | done
+    phase: str  # preparing | training | validating (the end of an epoch) | evaluating | done
     epoch: int = 0  # 1-based epoch being trained
     epochs: int = 0
     step: int = 0  # 1-based batch within the epoch
@@ -87,12 +87,17 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
                 self.model.stop_training = True
             self._report(batch + 1, logs or {}, final=False)
 
+        def on_test_begin(self, logs=None):
+            # Fit scores the validation split after the last batch; without this the bar sits at the epoch's
+            # last step for that long and looks stuck.
+            self._report(steps, {}, final=False, phase="validating")
+
         def on_epoch_end(self, epoch, logs=None):
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, []).append(float(value))
             self._report(steps, logs or {}, final=True)
 
-        def _report(self, step, logs, final):
+        def _report(self, step, logs, final, phase="training"):
             if hook is None:
                 return
             elapsed = time.perf_counter() - self.start
@@ -100,7 +105,7 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
             eta = elapsed / done * (epochs * steps - done) if done else None
             hook(
                 Progress(
-                    phase="training",
+                    phase=phase,
                     epoch=self.epoch,
                     epochs=epochs,
                     step=step,

@@ -27,7 +27,7 @@ EVALUATE_PAGE = "views/evaluate.py"
 # (13 s with no page open). 2 s still moves the bar every epoch or so.
 POLL_SECONDS = 2.0
 PHASE_TEXT = {
-    "preparing": "Preparing: splitting the data and loading TensorFlow (the first run takes about 15 s)",
+    "preparing": "Preparing: splitting the data and loading TensorFlow (up to 15 s the first time)",
     "evaluating": "Scoring the held-out test split",
     "done": "Scoring the held-out test split",
     "saving": "Saving the model to the registry",
@@ -55,8 +55,11 @@ class StartAttempt:
     message: str
     busy: bool = False  # refused because another training runs, not because of the data
 
-    def show_refusal(self) -> None:
-        """Explain a refusal: a wait for a busy server, an error for unusable data."""
+    def show(self) -> None:
+        """Redraw the page once a job started, so its Train buttons show they wait for it; else explain the
+        refusal: a wait for a busy server, an error for unusable data."""
+        if self.started:
+            st.rerun()
         if self.busy:
             st.warning(self.message, icon=":material/hourglass_top:")
         elif not self.started:
@@ -114,9 +117,10 @@ def progress_text(snap: jobs.JobState) -> str:
     """Epoch, step and time left in words, or what the job is doing between epochs."""
     if snap.status == jobs.STOPPING:
         return "Stopping after the current batch..."
-    if snap.phase == "training" and snap.steps:
+    if snap.phase in ("training", "validating") and snap.steps:
         eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
-        return f"Epoch {snap.epoch}/{snap.epochs} · step {snap.step}/{snap.steps}{eta}"
+        where = "checking the validation split" if snap.phase == "validating" else f"step {snap.step}/{snap.steps}"
+        return f"Epoch {snap.epoch}/{snap.epochs} · {where}{eta}"
     if snap.phase == "preparing" and snap.model_kind == "forest":
         return FOREST_TEXT
     return PHASE_TEXT.get(snap.phase, "Working...")

@@ -18,6 +18,8 @@ INK = "#1d2433"
 CURVE_HEIGHT = 220
 CONFIDENCE_HEIGHT = 140
 PROTOCOL_BAR_STEP = 40
+# Bars the F1 chart has room for beside its table; the table lists every letter.
+F1_SHOWN = 20
 # Cells beyond this share of their color's range are dark enough that white text reads better.
 DARK_CELL_SHARE = 0.5
 
@@ -106,13 +108,16 @@ def history_chart(history: dict[str, list[float]], metric: str) -> alt.Chart:
         for epoch, value in enumerate(history.get(key, []), start=1):
             rows.append({"epoch": epoch, "value": value, "split": title})
     df = pd.DataFrame(rows, columns=["epoch", "value", "split"])
-    axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
+    # Accuracy on its whole 0-100% range: a flat run (a sequence model that never read a captcha) would
+    # otherwise get an axis of its one value, labelled 0.000000%.
+    axis = alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis()
+    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
     return (
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title=metric, axis=axis, scale=scale),
             color=alt.Color(
                 "split:N",
                 scale=alt.Scale(domain=["training", "validation"], range=[CHART_BLUE, CHART_ORANGE]),
@@ -125,13 +130,14 @@ def history_chart(history: dict[str, list[float]], metric: str) -> alt.Chart:
 
 
 def f1_chart(per_class: list[dict]) -> alt.Chart:
-    """F1 per letter, worst first, so the letters the model struggles with stand out."""
-    df = pd.DataFrame(per_class)
+    """F1 per letter, worst first, so the letters the model struggles with stand out (the worst F1_SHOWN of many)."""
+    df = pd.DataFrame(per_class).sort_values("f1", kind="stable").head(F1_SHOWN)
+    title = "letter, worst first" if len(per_class) <= F1_SHOWN else f"the {F1_SHOWN} worst of {len(per_class)} letters"
     return (
         alt.Chart(df)
         .mark_bar(cornerRadiusEnd=3)
         .encode(
-            x=alt.X("label:N", sort=alt.EncodingSortField("f1", order="ascending"), title="letter, worst first",
+            x=alt.X("label:N", sort=alt.EncodingSortField("f1", order="ascending"), title=title,
                     axis=alt.Axis(labelAngle=0, labelFontSize=13, labelOverlap=False)),
             y=alt.Y("f1:Q", scale=alt.Scale(domain=[0, 1]), title="F1", axis=alt.Axis(format="%")),
             color=alt.Color("f1:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),

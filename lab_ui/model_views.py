@@ -19,7 +19,7 @@ PIXEL_ZOOM = 2
 
 def no_model_message() -> None:
     """A friendly way out when there is nothing to evaluate or play with yet."""
-    st.info("There is no trained model yet. Train one first: the tiny demo takes about a minute.", icon=":material/school:")
+    st.info("There is no trained model yet. Train one first: Quick start on the Home page takes about half a minute.", icon=":material/school:")
     left, right, _ = st.columns([1, 1, 3])
     left.page_link(TRAIN_PAGE, label="Train a model", icon=":material/model_training:")
     right.page_link(HOME_PAGE, label="Back to Home", icon=":material/home:")

@@ -82,6 +82,18 @@ def test_progress_after_each_graph_call_of_several_batches(easy_dataset, tiny_co
     assert max(p.epoch for p in steps) == 1
 
 
+def test_each_epoch_reports_its_validation_before_it_ends(easy_dataset, tiny_config):
+    seen = []
+    train(easy_dataset, tiny_config.with_(epochs=2), progress=seen.append)
+    phases = [(p.phase, p.epoch) for p in seen if p.phase in ("training", "validating")]
+    for epoch in (1, 2):
+        checking = phases.index(("validating", epoch))
+        # Batches come before the check, the epoch's closing report after it.
+        assert ("training", epoch) in phases[:checking] and phases[checking + 1] == ("training", epoch)
+    checks = [p for p in seen if p.phase == "validating"]
+    assert all(p.step == p.steps and 0 < p.fraction <= 1 for p in checks)
+
+
 def test_forest_keeps_the_sklearn_contract(easy_dataset, tiny_config):
     letters = easy_dataset.letters
     forest = ForestClassifier(tiny_config.with_(forest_trees=20))

@@ -88,7 +88,7 @@ def folder_controls(spec: dict) -> None:
     try:
         cache.folder_dataset(path)
     except (InputRejected, DatasetError, OSError) as exc:
-        st.error(f"Could not use {path}: {exc}", icon=":material/error:")
+        st.error(f"Could not use that folder: {exc}", icon=":material/error:")  # the reason names the path
         return
     state.set_dataset_spec({"kind": "folder", "path": path})
 

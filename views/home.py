@@ -30,7 +30,7 @@ def quick_start() -> None:
     state.set_dataset_spec(spec)
     dataset = state.current_dataset()
     attempt = job_views.start_training(dataset, DEFAULT, QUICK_START_NAME, state.describe_spec(spec))
-    attempt.show_refusal()
+    attempt.show()
 
 
 st.title("Captcha Lab", anchor=False)

@@ -108,7 +108,12 @@ st.page_link("views/data.py", label="Change or inspect the data", icon=":materia
 with st.container(border=True):
     settings_form()
     name_ok = name_note(state.training_options()["name"])
-    clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", disabled=not name_ok)
+    # One training at a time per server: while one runs, the button waits for it (another session's click
+    # that races this one is still refused, with a message).
+    busy = jobs.get_job().snapshot().active
+    clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", disabled=not name_ok or busy)
+    if busy:
+        st.caption(":material/hourglass_top: A training is running (below); the button comes back when it ends.")
 
 if clicked:
     try:
@@ -119,7 +124,7 @@ if clicked:
         attempt = job_views.start_training(
             dataset, state.training_config(), state.training_options()["name"], state.describe_spec(spec)
         )
-        attempt.show_refusal()
+        attempt.show()
 
 job_views.job_panel()
 
