@@ -110,6 +110,8 @@ class ProgressPrinter:
             if p.phase in ("preparing", "evaluating"):
                 print(f"{p.phase}...", file=self.stream, flush=True)
             return
+        if not p.step:
+            return  # an epoch's opening report: nothing measured yet
         end_of_epoch = p.step == p.steps and p.val_accuracy is not None or (p.step == p.steps and not p.val_loss and p.history)
         if not self.tty and not end_of_epoch:
             return

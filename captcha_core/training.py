@@ -81,6 +81,9 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
+            # When one graph call runs the whole epoch, its first batch report comes at the end; until then
+            # the page would still show the previous epoch as finished.
+            self._report(0, {}, final=False)
 
         def on_train_batch_end(self, batch, logs=None):
             if cancel is not None and cancel.is_set():

@@ -24,12 +24,20 @@ def default_dataset_spec() -> dict:
 
 def dataset_spec() -> dict:
     """Which dataset this session works on; the built-in generator's defaults at first."""
-    return st.session_state.setdefault("dataset_spec", default_dataset_spec())
+    spec = st.session_state.setdefault("dataset_spec", default_dataset_spec())
+    st.session_state.setdefault("last_specs", {}).setdefault(spec["kind"], spec)
+    return spec
 
 
 def set_dataset_spec(spec: dict) -> None:
-    """Switch this session to another dataset."""
+    """Switch this session to another dataset, remembered as the last one of its kind."""
     st.session_state["dataset_spec"] = spec
+    st.session_state.setdefault("last_specs", {})[spec["kind"]] = spec
+
+
+def last_spec(kind: str) -> dict | None:
+    """The last dataset of this kind (generated, zip, folder) the session used, so a source keeps its settings."""
+    return st.session_state.setdefault("last_specs", {}).get(kind)
 
 
 def current_dataset() -> Dataset:

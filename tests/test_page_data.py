@@ -94,6 +94,13 @@ def test_uploaded_zip_is_loaded_with_its_skipped_files(data_page):
     assert metric(at, "Files left out") == "1"
     assert any("uploaded zip class.zip" in m.value for m in at.markdown)
     assert any("left out" in e.label for e in at.expander)
+    # Back to the generator, then the upload again without uploading it again.
+    at.button_group(key="data_source").set_value("generated").run()
+    at.button(key="use_generator").click().run()
+    assert metric(at, "Captchas") == "40"
+    at.button_group(key="data_source").set_value("zip").run()
+    at.button(key="use_earlier_zip").click().run()
+    assert metric(at, "Captchas") == "24"
 
 
 def test_bad_upload_gives_a_clear_error_and_keeps_the_data(data_page):
@@ -113,3 +120,27 @@ def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
     at.text_input(key="data_folder").set_value("/no/such/folder").run()
     at.button(key="load_folder").click().run()
     assert not at.exception and "no such file or folder" in at.error[0].value
+
+
+def test_looking_at_another_source_keeps_the_loaded_data_and_each_source_its_settings(data_page, tmp_path):
+    folder = tmp_path / "caps"
+    folder.mkdir()
+    for i, (text, image) in enumerate(generate_captchas(16, seed=5)):
+        cv2.imwrite(str(folder / f"{text}_{i}.png"), image)
+    at = data_page
+    at.button_group(key="gen_difficulty").set_value("medium").run()
+    at.button_group(key="data_source").set_value("folder").run()
+    at.text_input(key="data_folder").set_value(str(folder)).run()
+    at.button(key="load_folder").click().run()
+    assert metric(at, "Captchas") == "16"
+    # A look at the generator tab: its earlier settings are back, and the folder stays loaded.
+    at.button_group(key="data_source").set_value("generated").run()
+    assert not at.exception
+    assert at.button_group(key="gen_difficulty").value == "medium"
+    assert metric(at, "Captchas") == "16" and any(str(folder) in m.value for m in at.markdown)
+    at.button_group(key="data_source").set_value("folder").run()
+    assert at.text_input(key="data_folder").value == str(folder)
+    # Switching back takes a click.
+    at.button_group(key="data_source").set_value("generated").run()
+    at.button(key="use_generator").click().run()
+    assert metric(at, "Captchas") == "40" and at.session_state["dataset_spec"]["difficulty"] == "medium"

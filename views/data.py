@@ -31,8 +31,9 @@ def alphabet_problem(alphabet: str) -> str | None:
 
 
 def generator_controls(spec: dict) -> None:
-    """Generator settings; a valid change switches the session to the new dataset at once."""
-    current = spec if spec["kind"] == "generated" else state.default_dataset_spec()
+    """Generator settings; a valid change switches the session to the new dataset at once, except that coming
+    from an upload or a folder takes a click, so looking at this tab does not drop the user's own data."""
+    current = spec if spec["kind"] == "generated" else state.last_spec("generated") or state.default_dataset_spec()
     # Wide enough for all four difficulty names on one row at the usual laptop width.
     cols = st.columns([2.8, 1, 1, 2, 1])
     difficulty = cols[0].segmented_control(
@@ -51,7 +52,11 @@ def generator_controls(spec: dict) -> None:
         st.error(problem, icon=":material/error:")
         return
     wanted = {"kind": "generated", "difficulty": difficulty, "count": int(count), "length": int(length), "alphabet": alphabet, "seed": int(seed)}
-    if wanted != spec:
+    if spec["kind"] == "generated":
+        if wanted != spec:
+            state.set_dataset_spec(wanted)
+    elif st.button("Use these generated captchas", icon=":material/swap_horiz:", key="use_generator",
+                   help=f"Replaces the loaded data ({state.describe_spec(spec)})."):
         state.set_dataset_spec(wanted)
 
 
@@ -62,8 +67,11 @@ def zip_controls(spec: dict) -> None:
         type=["zip"], key="data_zip",
     )
     if upload is None:
+        earlier = state.last_spec("zip")
         if spec["kind"] == "zip":
             st.caption(f"Still using the earlier upload {spec['name']}.")
+        elif earlier and st.button(f"Use {earlier['name']} again", icon=":material/history:", key="use_earlier_zip"):
+            state.set_dataset_spec(earlier)
         return
     data = upload.getvalue()
     try:
@@ -77,7 +85,7 @@ def zip_controls(spec: dict) -> None:
 
 def folder_controls(spec: dict) -> None:
     """A folder path on the server, loaded when the button is pressed."""
-    default = spec["path"] if spec["kind"] == "folder" else ""
+    default = (spec if spec["kind"] == "folder" else state.last_spec("folder") or {}).get("path", "")
     path_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     path = path_col.text_input("Folder on the server", value=default, key="data_folder", placeholder="/data/captchas").strip()
     if not button_col.button("Load folder", icon=":material/folder_open:", key="load_folder"):
