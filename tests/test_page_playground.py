@@ -95,6 +95,19 @@ def test_a_text_file_named_png_is_refused_and_good_letters_still_read(with_model
     assert "bar.png" in [c for image in at.get("image") for c in image.captions]
 
 
+def test_a_blank_letter_is_called_blank_not_given_a_guess(with_model):
+    letter = np.full((40, 30), 255, np.uint8)
+    letter[5:35, 12:18] = 0
+    at = open_page(PAGE)
+    at.file_uploader(key="letter_upload").set_value([("blank.png", image_to_png_bytes(np.full((40, 30), 250, np.uint8)), "image/png"),
+                                                     ("bar.png", image_to_png_bytes(letter), "image/png")]).run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if "No letter found" in w.value] and len(at.warning) == 1
+    # Only the real letter is offered to "Look inside".
+    assert [o for o in at.selectbox(key="inside_letter").options if "blank.png" in o] == []
+    assert any("bar.png" in o for o in at.selectbox(key="inside_letter").options)
+
+
 def test_a_damaged_model_gets_an_error_not_a_traceback(home):
     broken = home / "models" / "broken"
     broken.mkdir(parents=True)

@@ -117,9 +117,13 @@ def captcha_tab() -> None:
 def letter_rows(named_letters, readings, key: str) -> None:
     """One row per letter: what was given, what the model saw, and its five best guesses."""
     for (filename, original), reading in zip(named_letters, readings):
-        letters_seen[f"{key}: {filename} ({reading.label})"] = reading.image
         cols = st.columns([1, 1, 3], vertical_alignment="center")
         cols[0].image(original, caption=filename, width=LETTER_PREVIEW)
+        if not look.has_ink(original):
+            # Any blank image still gets some top class; showing it would read as the model seeing a letter.
+            cols[2].warning("No letter found: the image is blank or almost one tone.", icon=":material/visibility_off:")
+            continue
+        letters_seen[f"{key}: {filename} ({reading.label})"] = reading.image
         cols[1].image(views.zoom(reading.image), caption=f"model input {reading.image.shape[0]}×{reading.image.shape[1]}")
         cols[2].altair_chart(charts.top_k_chart(reading.top), width="stretch")
 
@@ -162,7 +166,7 @@ def draw_tab() -> None:
     with right:
         if gray is None or not look.has_ink(gray):
             st.info("Draw one letter in the box, as big as the box: the model reads it as you draw. "
-                    "The bin icon above the box starts again.", icon=":material/draw:")
+                    "To start again, point at the box and click the bin icon that appears.", icon=":material/draw:")
             return
         reading = predictor.read_letters([gray])[0]
         letters_seen[f"your drawing ({reading.label})"] = reading.image
