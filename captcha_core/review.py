@@ -204,6 +204,15 @@ def confusion_pairs(report: Report) -> list[dict]:
     return rows
 
 
+def saved_confusion_pairs(metadata: dict) -> tuple[list[dict], list[str]]:
+    """The confusion matrix stored at training time as heatmap rows, with its labels (empty when none was stored)."""
+    saved = (metadata.get("metrics") or {}).get("confusion_matrix") or {}
+    labels, matrix = [str(label) for label in saved.get("labels") or []], np.asarray(saved.get("matrix") or [], int)
+    if not labels or matrix.shape != (len(labels), len(labels)):
+        return [], []
+    return [{"true": t, "pred": p, "count": int(matrix[i, j])} for i, t in enumerate(labels) for j, p in enumerate(labels)], labels
+
+
 def top_confusion(report: Report) -> tuple[str, str] | None:
     """The most frequent (true, predicted) mix-up, or None when the model made none."""
     off = report.confusion.copy()

@@ -1,9 +1,12 @@
 """The Evaluate page in AppTest: a friendly way out with no model, metrics, mistakes and per-class scores with one."""
+import json
 import re
 
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
 
-from ui_support import all_text, install_model, open_page, tiny_model_folder
+from ui_support import APP, RUN_TIMEOUT, all_text, install_model, open_page, tiny_model_folder
 
 PAGE = "views/evaluate.py"
 
@@ -32,6 +35,29 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert len(frame) >= 2
     assert at.get("vega_lite_chart"), "the confusion matrix and curves are drawn"
     assert "its own test split" in all_text(at)
+
+
+def test_without_its_data_it_still_shows_the_matrix_saved_at_training(with_model):
+    meta_file = next((with_model / "models").glob("*/metadata.json"))
+    meta = json.loads(meta_file.read_text())
+    meta["data"]["source"] = "class.zip"  # not the built-in generator, so it cannot be made again
+    meta_file.write_text(json.dumps(meta))
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.session_state["dataset_spec"] = {"kind": "generated", "difficulty": "easy", "count": 20, "length": 4,
+                                        "alphabet": "23456789", "seed": 0}  # none of the model's letters
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert any("Load the data it was trained on (class.zip)" in i.value for i in at.info)
+    assert "The matrix measured on its test split at training time" in all_text(at)
+    saved = meta["metrics"]["confusion_matrix"]
+    [chart] = [c for c in at.get("vega_lite_chart") if "read as" in c.proto.spec]
+    assert sum(row["count"] for row in chart_rows(chart)) == sum(map(sum, saved["matrix"]))
+
+
+def chart_rows(chart) -> list[dict]:
+    """The rows of a chart's first dataset."""
+    return convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data).to_dict("records")
 
 
 def test_the_protocol_comparison_shows_both_scores(with_model, monkeypatch):

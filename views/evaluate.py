@@ -154,6 +154,7 @@ def confusion_section() -> None:
     st.subheader("Where it goes wrong")
     result = load_review()
     if result is None:
+        saved_matrix()
         return
     st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
                "blue cells are right answers, red ones mistakes, darker when there are more.")
@@ -172,6 +173,16 @@ def confusion_section() -> None:
         )
     with gallery_area:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
+
+
+def saved_matrix() -> None:
+    """The matrix measured at training time, when its test data is not at hand to click through to pictures."""
+    pairs, labels = review.saved_confusion_pairs(meta)
+    if not pairs:
+        return
+    st.caption("The matrix measured on its test split at training time. Rows are the true letter, columns what the "
+               "model read. Load its data on the Data page to click a cell and see the pictures.")
+    st.altair_chart(charts.confusion_chart(pairs, labels, BESIDE_GRID_PIXELS), width="content")
 
 
 def per_class_section() -> None:
