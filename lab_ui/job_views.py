@@ -152,10 +152,13 @@ def render_done(snap: jobs.JobState) -> None:
     if metrics.get("captcha_accuracy") is not None:
         scores += f", whole-captcha accuracy **{metrics['captcha_accuracy']:.1%}**"
     renamed = f" (`{snap.name}` already existed, so this run got a new name)" if snap.saved_as != snap.name else ""
-    st.success(
+    # Saved either way, but a model that reads no captcha is not a success to celebrate in green.
+    went_wrong = bool(metrics.get("hint")) or metrics.get("captcha_accuracy") == 0
+    outcome = st.warning if went_wrong else st.success
+    outcome(
         f"Trained and saved `{snap.saved_as}`{renamed} ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
         "the held-out test split.",
-        icon=":material/check_circle:",
+        icon=":material/warning:" if went_wrong else ":material/check_circle:",
     )
     if snap.choice:
         st.caption(f"auto chose {snap.model_kind}: {snap.choice}")
