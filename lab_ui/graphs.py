@@ -21,16 +21,24 @@ def counts_frame(counts: dict[str, int]) -> pd.DataFrame:
     return pd.DataFrame({"class": list(counts), "letters": list(counts.values())})
 
 
+# Beyond this many classes the histogram's labels get a smaller font, so every one still fits.
+MANY_CLASSES = 24
+SMALL_LABEL_FONT = 9
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def class_histogram(counts: dict[str, int], title: str, y_max: int, colour: str, target: int | None = None) -> alt.Chart:
     """Bars of letters per class on a fixed y range, so two histograms side by side compare honestly."""
     frame = counts_frame(counts)
-    scale = alt.Scale(domain=[0, max(y_max, 1)])
+    # Rounded up to a tick, so the tallest bar has a number above it; both histograms get the same round top.
+    scale = alt.Scale(domain=[0, max(y_max, 1)], nice=True)
+    # Every class named, even 36 of them: a histogram with every other label hides which class is rare.
+    axis = alt.Axis(labelAngle=0, labelOverlap=False, labelFontSize=SMALL_LABEL_FONT if len(counts) > MANY_CLASSES else alt.Undefined)
     bars = (
         alt.Chart(frame, title=title, height=HISTOGRAM_HEIGHT)
         .mark_bar(color=colour)
         .encode(
-            x=alt.X("class:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("class:N", sort=None, title=None, axis=axis),
             y=alt.Y("letters:Q", scale=scale, title="letters"),
             tooltip=["class", "letters"],
         )
