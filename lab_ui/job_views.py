@@ -213,7 +213,7 @@ REGISTRY_COLUMNS = {
     "letter acc": st.column_config.ProgressColumn("letter acc", format="percent", min_value=0.0, max_value=1.0),
     "captcha acc": st.column_config.ProgressColumn("captcha acc", format="percent", min_value=0.0, max_value=1.0),
     "epochs": st.column_config.NumberColumn("epochs", format="%d"),
-    "data": st.column_config.TextColumn("data", width="large"),
+    "data": st.column_config.TextColumn("data", width="medium"),  # "large" pushed "created" out of sight
 }
 
 
