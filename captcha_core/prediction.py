@@ -80,10 +80,7 @@ class Predictor:
         return [(str(self.labels[i]), float(probs[i])) for i in order]
 
     def read_letters(self, images: list[np.ndarray], k: int | None = None) -> list[LetterReading]:
-        """Read single-letter grayscale images of any size and polarity."""
-        k = k or self.config.top_k
-        if self.reads_whole:
-            raise ValueError("this model reads whole captchas (sequence model); solve them instead of single letters")
+        """Read single-letter grayscale images of any size and polarity (read_normalized refuses sequence models)."""
         if not images:
             return []
         return self.read_normalized(np.stack([normalize_letter(im, self.letter_size) for im in images]), k)
@@ -93,6 +90,8 @@ class Predictor:
 
         Normalizing a crop again re-centres it on its ink and can change the answer, so it is read as it is.
         """
+        if self.reads_whole:
+            raise ValueError("this model reads whole captchas (sequence model); solve them instead of single letters")
         k = k or self.config.top_k
         probs = self.probabilities(batch)
         out = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,8 @@ from .evaluation import Report, evaluate
 from .split import split_dataset
 
 GENERATED_PREFIX = "generated"
+# How data.generate_dataset describes its data, e.g. "generated: 600 easy captchas, seed 0".
+SOURCE_LINE = re.compile(r"generated: \d+ (?P<difficulty>\w+) captchas, seed (?P<seed>\d+)")
 
 
 def config_from_dict(data: dict | None) -> Config:
@@ -43,15 +46,18 @@ def generator_settings(metadata: dict) -> dict:
     data = metadata.get("data", {})
     if data.get("generator"):
         return dict(data["generator"])
-    # Models saved before the data kept its generator arguments: the training config's, which match them when
-    # the data was made from that same config (the command line, the benchmarks).
+    # Models saved before the data kept its generator arguments. Their source line names the difficulty and
+    # the seed, and their lengths were recorded; the alphabet falls back on the training config, which matches
+    # the data when both came from one config (the command line, the benchmarks).
     config = config_from_dict(metadata.get("config"))
+    named = SOURCE_LINE.match(str(data.get("source", "")))
+    lengths = data.get("captcha_lengths") or []
     return {
-        "difficulty": config.difficulty,
+        "difficulty": named["difficulty"] if named else config.difficulty,
         "count": int(data.get("n_captchas", config.generate_count)),
-        "length": config.captcha_length,
+        "length": int(lengths[0]) if len(lengths) == 1 else config.captcha_length,
         "alphabet": config.alphabet,
-        "seed": config.seed,
+        "seed": int(named["seed"]) if named else config.seed,
     }
 
 
@@ -101,7 +107,8 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
         description = (
             f"its own test split: {where}"
             if exact
-            else f"its test split made again: {where} (the letter cutter changed since training, so a few letters differ)"
+            else f"its test split made again: {where} (not exactly the training data: the letter cutter or the "
+            "generator changed since training, so some letters differ)"
         )
     else:
         report, description = _review_other_data(classifier, dataset, metadata)

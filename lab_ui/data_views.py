@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from captcha_core.choice import training_yield
 from captcha_core.config import DEFAULT, Config
 from captcha_core.data import Dataset, DatasetError, check_trainable
 from captcha_core.preview import class_samples, draw_boxes, failed_captchas, tile, training_balance
@@ -61,7 +62,7 @@ def split_of(fingerprint: str, seed: int, _dataset: Dataset):
 # ---------------------------------------------------------------- sections
 
 
-def summary(dataset: Dataset) -> None:
+def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
     """A row of headline numbers, and why the data cannot train yet when it cannot."""
     counts = dataset.letters.class_counts()
     cells = st.columns([1, 1, 1, 1.4, 1, 1.2])  # wide enough that no label is cut short
@@ -80,11 +81,13 @@ def summary(dataset: Dataset) -> None:
         f"split or merge. Below {DEFAULT.auto_yield_threshold:.0%}, the auto model reads whole captchas instead.",
     )
     cells[5].metric("Files left out", len(dataset.skipped))
-    clean = dataset.clean_cut_share
-    if clean is not None and clean < DEFAULT.auto_yield_threshold:
+    # Auto decides on the captchas it may train on, not the whole set; the note follows the same figure.
+    clean = training_yield(dataset, config)
+    if clean is not None and clean < config.auto_yield_threshold:
         st.info(
-            f"Only {clean:.0%} of these captchas cut cleanly, so most letters below are guesses. The **auto** model "
-            "on the Train page will train the sequence model, which reads whole captchas without cutting them.",
+            f"Only {clean:.0%} of the captchas training may use cut cleanly; the rest were cut by force (amber boxes "
+            "below) and their letters may be wrong. With **auto**, the Train page trains the sequence model, "
+            "which reads whole captchas without cutting them.",
             icon=":material/info:",
         )
     try:
@@ -126,8 +129,8 @@ def segmentation_preview(dataset: Dataset) -> None:
     st.caption(
         f"{len(dataset.texts) - len(failed):,} of {len(dataset.texts):,} captchas were cut into as many letters as their "
         f"label has ({dataset.segmentation_yield:.0%} yield); only those give training letters. Green boxes: the ink "
-        "fell apart into those letters by itself. Amber: the cutter forced splits or merges to reach the count, "
-        "so those letters are guesses."
+        "fell apart into those letters by itself. Amber: the cutter forced splits or merges to reach the count; "
+        "those letters train too, but may be cut wrong."
     )
     clean = dataset.clean_cut_share
     fingerprint = dataset.fingerprint()

@@ -8,6 +8,7 @@ CONFUSION_SELECTION = "cell"
 CELL_PIXELS = 24
 # Many classes get smaller cells, down to this, so the matrix keeps to the space it is given.
 MIN_CELL_PIXELS = 15
+CELL_FONT = 11
 SMALL_CELL_FONT = 9
 BAR_HEIGHT = 28
 CHART_BLUE = "#3b6fd8"
@@ -77,7 +78,7 @@ def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = CEL
     select = alt.selection_point(name=CONFUSION_SELECTION, fields=["true", "pred"], on="click", clear="dblclick")
     cell = confusion_cell(labels, side_pixels)
     side = cell * len(labels)
-    font = 11 if cell == CELL_PIXELS else SMALL_CELL_FONT
+    font = CELL_FONT if cell == CELL_PIXELS else SMALL_CELL_FONT
     base = alt.Chart(df).encode(
         x=alt.X("pred:N", sort=labels, title="read as",
                 axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False)),

@@ -112,6 +112,10 @@ def test_the_data_is_made_again_from_its_own_generator_settings_not_the_training
     assert metadata["data"]["generator"] == {"difficulty": "lined", "count": 12, "length": 5, "alphabet": "2345678bcd", "seed": 3}
     again = review.regenerate_dataset(metadata)
     assert again.fingerprint() == lined.fingerprint() and again.texts == lined.texts
-    # Older models, saved without the generator settings, fall back on their training config.
+    # Older models, saved without the generator settings: the source line and the lengths recorded still give
+    # the difficulty, seed and length; only the alphabet falls back on the training config.
     del metadata["data"]["generator"]
+    assert review.generator_settings(metadata) == {"difficulty": "lined", "count": 12, "length": 5,
+                                                   "alphabet": tiny_config.alphabet, "seed": 3}
+    metadata["data"]["source"] = "class.zip"
     assert review.generator_settings(metadata)["difficulty"] == tiny_config.difficulty

@@ -134,7 +134,7 @@ except (InputRejected, DatasetError, OSError) as exc:
     st.error(f"The dataset could not be loaded: {exc}", icon=":material/error:")
     st.stop()
 
-data_views.summary(dataset)
+data_views.summary(dataset, state.training_config())
 data_views.skipped_report(dataset)
 if len(dataset.letters):
     data_views.letter_gallery(dataset)

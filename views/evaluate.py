@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from captcha_core import review
-from lab_ui import cache, state
+from lab_ui import cache, jobs, state
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
@@ -66,16 +66,17 @@ def headline() -> None:
 
 
 def load_review():
-    """This model's mistakes with their images: its rebuilt test split, or the session's current dataset."""
+    """This model's mistakes with their images (its rebuilt test split, or the session's current dataset), and
+    whether they are missing only because the data it was trained on is not loaded."""
     try:
         dataset = None if review.is_generated(meta) else state.current_dataset()
-        return cache.model_review(name, dataset)
+        return cache.model_review(name, dataset), False
     except review.NothingToReview as exc:
         st.info(str(exc), icon=":material/dataset:")
-        return None
+        return None, True
     except Exception as exc:  # a dataset that no longer loads should not take the whole page down
         st.warning(f"Could not re-create the test letters to show pictures of the mistakes: {exc}")
-        return None
+        return None, False
 
 
 def selected_cell(event, fallback):
@@ -154,9 +155,9 @@ def captcha_gallery(result, misreads: list) -> None:
 def confusion_section() -> None:
     """The clickable confusion matrix beside the pictures of the chosen cell's mistakes."""
     st.subheader("Where it goes wrong")
-    result = load_review()
+    result, data_missing = load_review()
     if result is None:
-        saved_matrix()
+        saved_matrix(data_missing)
         return
     st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
                "blue cells are right answers, red ones mistakes, darker when there are more.")
@@ -177,13 +178,14 @@ def confusion_section() -> None:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
 
 
-def saved_matrix() -> None:
+def saved_matrix(data_missing: bool) -> None:
     """The matrix measured at training time, when its test data is not at hand to click through to pictures."""
     pairs, labels = review.saved_confusion_pairs(meta)
     if not pairs:
         return
+    hint = " Load its data on the Data page to click a cell and see the pictures." if data_missing else ""
     st.caption("The matrix measured on its test split at training time. Rows are the true letter, columns what the "
-               "model read. Load its data on the Data page to click a cell and see the pictures.")
+               f"model read.{hint}")
     st.altair_chart(charts.confusion_chart(pairs, labels, BESIDE_GRID_PIXELS), width="content")
 
 
@@ -240,6 +242,9 @@ def protocol_section() -> None:
                     icon=":material/science:", key="compare_protocols")
     if not run and not st.session_state.get("compared"):
         return
+    # With no model picked, nothing on this page has waited for Home's background TensorFlow import yet, and
+    # two threads importing it at once can deadlock.
+    jobs.warm_up().join()
     with st.spinner("Training the same tiny model twice, honestly and the seed's way..."):
         result = cache.protocol_comparison(DEMO_CAPTCHAS, DEMO_EPOCHS, DEMO_SEED, DEMO_DIFFICULTY)
     st.session_state["compared"] = True
