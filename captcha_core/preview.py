@@ -14,7 +14,8 @@ from .resample import Resampled, resample
 if TYPE_CHECKING:  # split pulls in scikit-learn (seconds to import); pictures of the data do not need it
     from .split import Split
 
-# Box colours in RGB: green where the cut found the label's number of letters, red where it did not.
+# Box colours in RGB: green where the ink fell into the label's number of letters, amber where forced cuts got
+# there, red where the cut failed.
 BOX_OK = (40, 160, 70)
 BOX_FAILED = (220, 50, 50)
 BOX_FORCED = (225, 135, 0)  # the right count, but only after a forced split or merge: a guess

@@ -8,6 +8,7 @@ CONFUSION_SELECTION = "cell"
 CELL_PIXELS = 24
 # Many classes get smaller cells, down to this, so the matrix keeps to the space it is given.
 MIN_CELL_PIXELS = 15
+GRID_PIXELS = 480  # room for 20 classes at full size
 CELL_FONT = 11
 SMALL_CELL_FONT = 9
 BAR_HEIGHT = 28
@@ -63,7 +64,7 @@ def confusion_cell(labels: list[str], side_pixels: int) -> int:
     return max(MIN_CELL_PIXELS, min(CELL_PIXELS, side_pixels // max(len(labels), 1)))
 
 
-def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = CELL_PIXELS * 20) -> alt.Chart:
+def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = GRID_PIXELS) -> alt.Chart:
     """A clickable confusion-matrix heatmap: right answers in blue, mistakes in red, both darker when more.
 
     side_pixels: the room for the grid of cells; many classes get smaller cells (see confusion_cell).
