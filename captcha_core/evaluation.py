@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .data import Dataset
+from .models import reads_whole
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Report:
 
 def evaluate(classifier, dataset: Dataset, letter_rows: np.ndarray, captcha_rows: np.ndarray | None = None) -> Report:
     """Score a classifier on the given letters and, for captchas, on the given whole captchas."""
-    if getattr(classifier, "kind", None) == "sequence":
+    if reads_whole(classifier):
         from .sequence import evaluate_sequence
 
         return evaluate_sequence(classifier, dataset, captcha_rows if captcha_rows is not None else [])

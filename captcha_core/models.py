@@ -13,6 +13,11 @@ from .config import DEFAULT, Config
 MODEL_KINDS = ("cnn", "forest", "sequence")
 
 
+def reads_whole(classifier) -> bool:
+    """True for the sequence model, which reads captchas whole instead of letter by letter."""
+    return getattr(classifier, "kind", None) == "sequence"
+
+
 _TF_IMPORT_LOCK = threading.Lock()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import DEFAULT, Config
+from .models import reads_whole
 from .persistence import LoadedModel, load_model
 from .segmentation import normalize_letter, segment_variants
 
@@ -57,7 +58,7 @@ class Predictor:
         self.letter_size = int(self.metadata.get("letter_size", config.letter_size))
         self.captcha_length = self.metadata.get("captcha_length")
         self.config = config.with_(letter_size=self.letter_size)
-        self.reads_whole = getattr(self.classifier, "kind", None) == "sequence"
+        self.reads_whole = reads_whole(self.classifier)
         # The first call builds the graph; pay for it at load time, not on a student's first click.
         blank = np.full((1, self.letter_size, self.letter_size), 255, np.uint8)
         if self.reads_whole:

@@ -10,6 +10,7 @@ import numpy as np
 from .config import DEFAULT, Config, Limits, SegmentationTuning
 from .data import Dataset, generate_dataset
 from .evaluation import Report, evaluate
+from .models import reads_whole
 from .split import split_dataset
 
 GENERATED_PREFIX = "generated"
@@ -89,11 +90,6 @@ class ModelReview:
     def reads_whole(self) -> bool:
         """True when the mistakes are whole captchas (a sequence model's review)."""
         return hasattr(self.report, "misreads")
-
-
-def reads_whole(classifier) -> bool:
-    """True for the sequence model, which reads captchas whole instead of letter by letter."""
-    return getattr(classifier, "kind", None) == "sequence"
 
 
 def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:

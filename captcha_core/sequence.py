@@ -135,11 +135,6 @@ def decode(probs: np.ndarray, lengths=(), blank: int = BLANK) -> list[tuple[list
     return out
 
 
-def best_path_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BLANK):
-    """best_paths_of_lengths for one (T, outputs) probability row."""
-    return best_paths_of_lengths(np.asarray(probs)[None], lengths, blank)[0]
-
-
 def best_paths_of_lengths(probs: np.ndarray, lengths: list[int], blank: int = BLANK):
     """Viterbi over CTC paths that counts the characters emitted, for (N, T, outputs) probabilities: per sample,
     (indices, confidences) of the most probable path whose reading has one of `lengths`, or None if none fits."""

@@ -59,6 +59,14 @@ def split_of(fingerprint: str, seed: int, _dataset: Dataset):
     return split_dataset(_dataset, DEFAULT.with_(seed=seed))
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def auto_clean_share(fingerprint: str, seed: int, _dataset: Dataset) -> float | None:
+    """The clean-cut share auto decides on: that of the captchas training may use, not of the whole set."""
+    if _dataset.clean_cut_share in (None, 1.0):
+        return _dataset.clean_cut_share  # every captcha (or none) cut cleanly: no split needed, nor scikit-learn
+    return training_yield(_dataset, DEFAULT.with_(seed=seed))
+
+
 # ---------------------------------------------------------------- sections
 
 
@@ -81,8 +89,7 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
         f"split or merge. Below {DEFAULT.auto_yield_threshold:.0%}, the auto model reads whole captchas instead.",
     )
     cells[5].metric("Files left out", len(dataset.skipped))
-    # Auto decides on the captchas it may train on, not the whole set; the note follows the same figure.
-    clean = training_yield(dataset, config)
+    clean = auto_clean_share(dataset.fingerprint(), config.seed, dataset)
     if clean is not None and clean < config.auto_yield_threshold:
         st.info(
             f"Only {clean:.0%} of the captchas training may use cut cleanly; the rest were cut by force (amber boxes "

@@ -9,7 +9,7 @@ from captcha_core.data import generate_dataset
 from captcha_core.sequence import (
     BLANK,
     SequenceClassifier,
-    best_path_of_lengths,
+    best_paths_of_lengths,
     build_sequence_model,
     correct_characters,
     decode,
@@ -19,6 +19,12 @@ from captcha_core.sequence import (
     to_strip,
     to_strips,
 )
+
+
+def best_path_of_lengths(probs, lengths):
+    """The length-constrained search for one (T, outputs) probability row."""
+    return best_paths_of_lengths(np.asarray(probs)[None], lengths)[0]
+
 
 # A reader small enough to learn a three-letter alphabet in a few seconds on 2 cores.
 SMALL = DEFAULT.with_(
