@@ -143,6 +143,9 @@ def train_tiny_model(page, server_pid: int) -> None:
     page.locator('[data-testid="stProgress"]').first.wait_for(timeout=TRAINING_MS)
     page.get_by_text("Training in progress").first.wait_for(timeout=PAGE_MS)
     page.get_by_text(f"Trained and saved {MODEL_NAME}").first.wait_for(timeout=TRAINING_MS)
+    # The finished job reruns the whole page once; a sidebar click that lands during that rerun can be
+    # overridden by it (seen once in CI under load), so let it settle as a person would see it settle.
+    wait_ready(page)
 
 
 def read_captcha_in_playground(page, home: Path) -> None:
