@@ -116,8 +116,16 @@ def heat_overlay(letter: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return (base * (1 - weight) + colored * weight).astype(np.uint8)
 
 
-def draw_boxes(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str] | None = None) -> np.ndarray:
-    """The captcha in RGB with each character's box drawn in its own color, and its reading above it."""
+def draw_boxes(
+    gray: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str] | None = None, scale: int = 1
+) -> np.ndarray:
+    """The captcha in RGB with each character's box drawn in its own color, and its reading above it.
+
+    scale: a whole-number enlargement by pixel repetition, so a small captcha shown large stays sharp.
+    """
+    if scale > 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        boxes = [tuple(int(v) * scale for v in box) for box in boxes]
     rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
     # Thin lines vanish on a small captcha shown large; scale strokes with the image.
     thickness = max(1, round(max(gray.shape) / 200))

@@ -45,14 +45,40 @@ def tile(images: np.ndarray, gap: int = TILE_GAP) -> np.ndarray:
     return strip
 
 
-def draw_boxes(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], ok: bool, clean: bool = True) -> np.ndarray:
+def draw_boxes(
+    gray: np.ndarray, boxes: list[tuple[int, int, int, int]], ok: bool, clean: bool = True, scale: int = 1
+) -> np.ndarray:
     """An RGB copy of a captcha with its cut boxes drawn on: green for a clean cut, amber when the count was
-    only reached by forcing cuts or merges, red when the cut failed."""
+    only reached by forcing cuts or merges, red when the cut failed.
+
+    scale: a whole-number enlargement by pixel repetition, so a small captcha shown large stays sharp (a
+    browser smooths what it enlarges) and its boxes stay one pixel thin.
+    """
+    if scale > 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     rgb = cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2RGB)
     colour = BOX_FAILED if not ok else BOX_OK if clean else BOX_FORCED
     for x, y, w, h in boxes:
-        cv2.rectangle(rgb, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), colour, BOX_THICKNESS)
+        x, y, w, h = (int(v) * scale for v in (x, y, w, h))
+        cv2.rectangle(rgb, (x, y), (x + w - 1, y + h - 1), colour, BOX_THICKNESS)
     return rgb
+
+
+def crisp_scale(width: int, shown_width: int) -> int:
+    """The whole-number enlargement that brings a picture closest to the width it is shown at (at least 1)."""
+    return max(1, round(shown_width / max(width, 1)))
+
+
+def pad_to_aspect(rgb: np.ndarray, aspect: float) -> np.ndarray:
+    """The picture centred on white paper widened or heightened to width/height == aspect, so pictures of
+    different shapes shown at one width line up at one height."""
+    height, width = rgb.shape[:2]
+    target_width, target_height = max(width, round(height * aspect)), max(height, round(width / aspect))
+    left, top = (target_width - width) // 2, (target_height - height) // 2
+    return cv2.copyMakeBorder(
+        rgb, top, target_height - height - top, left, target_width - width - left, cv2.BORDER_CONSTANT,
+        value=(255, 255, 255),
+    )
 
 
 def failed_captchas(dataset: Dataset) -> np.ndarray:

@@ -434,25 +434,20 @@ def _cut_paths(
     near_anchor = distance <= reach
     # Forbidden cells cost more than any allowed path, rather than infinity, so a path always exists.
     forbidden = height * (1 + tuning.cut_lean_weight * width)
+    allowed = near_anchor[None, :, :] & (columns[None, :] > left_edge[:, None])[:, None, :]
+    steps = np.where(allowed, cost[:, None, :] + lean[None, :, :], forbidden)  # rows x anchors x columns
 
-    def step(row: int) -> np.ndarray:
-        out = cost[row][None, :] + lean
-        out[~(near_anchor & (columns > left_edge[row])[None, :])] = forbidden
-        return out
-
-    total = step(0)
+    # Per row, the cheapest of staying, coming from the left and coming from the right, preferred in that
+    # order on ties. Few numpy calls per row: the arrays are small, so call overhead is most of the cost.
+    padded = np.full((len(anchors), width + 2), np.inf)
+    stay, from_left, from_right = padded[:, 1:-1], padded[:, :-2], padded[:, 2:]
+    total = steps[0]
     moves = np.zeros((height, len(anchors), width), np.int8)
     for row in range(1, height):
-        from_left = np.full_like(total, np.inf)
-        from_left[:, 1:] = total[:, :-1]
-        from_right = np.full_like(total, np.inf)
-        from_right[:, :-1] = total[:, 1:]
-        best = total.copy()
-        for move, option in ((-1, from_left), (1, from_right)):
-            better = option < best
-            best[better] = option[better]
-            moves[row][better] = move
-        total = best + step(row)
+        stay[...] = total
+        side = np.minimum(from_left, from_right)
+        moves[row] = np.where(side < stay, np.where(from_right < from_left, 1, -1), 0)
+        total = np.minimum(stay, side) + steps[row]
     paths = np.empty((len(anchors), height), int)
     paths[:, -1] = np.argmin(total, axis=1)
     for row in range(height - 1, 0, -1):

@@ -8,7 +8,9 @@ import streamlit as st
 from captcha_core.choice import training_yield
 from captcha_core.config import DEFAULT, Config
 from captcha_core.data import Dataset, DatasetError, check_trainable
-from captcha_core.preview import class_samples, draw_boxes, failed_captchas, tile, training_balance
+from captcha_core.preview import (
+    class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_aspect, tile, training_balance,
+)
 
 from . import graphs
 
@@ -39,16 +41,19 @@ def gallery(fingerprint: str, _dataset: Dataset) -> list[tuple[str, int, np.ndar
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def boxed_captchas(fingerprint: str, which: tuple[int, ...], _dataset: Dataset) -> list[tuple[np.ndarray, str]]:
-    """The chosen captchas with their cut boxes drawn on, each with a caption."""
-    out = []
+    """The chosen captchas with their cut boxes drawn on, each with a caption, all of one shape so they line up."""
+    pictures, captions = [], []
     for index in which:
+        image = _dataset.images[index]
         ok = bool(_dataset.segment_ok[index])
         clean = _dataset.clean_cut is None or bool(_dataset.clean_cut[index])
+        scale = crisp_scale(image.shape[1], CAPTCHA_WIDTH)
+        pictures.append(draw_boxes(image, _dataset.boxes[index], ok, clean, scale=scale))
         found = len(_dataset.boxes[index])
         text = _dataset.texts[index]
-        caption = f"{text} ✓" if ok and clean else f"{text}: cut by count" if ok else f"{text}: found {found} of {len(text)}"
-        out.append((draw_boxes(_dataset.images[index], _dataset.boxes[index], ok, clean), caption))
-    return out
+        captions.append(f"{text} ✓" if ok and clean else f"{text}: cut by count" if ok else f"{text}: found {found} of {len(text)}")
+    aspect = max((p.shape[1] / p.shape[0] for p in pictures), default=1.0)
+    return [(pad_to_aspect(picture, aspect), caption) for picture, caption in zip(pictures, captions)]
 
 
 @st.cache_data(max_entries=8, show_spinner="Splitting into train, validation and test...")

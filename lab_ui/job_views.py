@@ -89,9 +89,12 @@ def job_panel() -> None:
     @st.fragment(run_every=POLL_SECONDS if was_active else None)
     def panel() -> None:
         snap = job.snapshot()
-        render_job(snap)
         if was_active and not snap.active:
-            st.rerun()  # the whole page, so tables show the new model and polling stops
+            # The whole page, so tables show the new model and polling stops. It comes before anything is
+            # drawn: Streamlit folds a rerun into a pending page switch and keeps the later one's page, so
+            # a click on the outcome's links while this run drew them could be undone by this rerun.
+            st.rerun()
+        render_job(snap)
 
     panel()
 

@@ -22,11 +22,6 @@ CAPTCHAS = 150
 SERVER_START_SECONDS = 30
 TRAINING_MS = 300_000
 PAGE_MS = 60_000
-# "Idle": under 0.1 CPU seconds per half second, three times in a row.
-IDLE_INTERVAL = 0.5
-IDLE_CPU_SECONDS = 0.1
-IDLE_SAMPLES = 3
-IDLE_WAIT_SECONDS = 240
 SERVER_LOG_TAIL = 3000
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (CI installs it)")
@@ -66,35 +61,13 @@ def server(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
-        yield url, tmp_path / "home", log, proc.pid
+        yield url, tmp_path / "home", log
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process, all threads, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_server_idle(pid: int) -> None:
-    """Wait until the server stops burning CPU, i.e. its background TensorFlow import has finished.
-
-    The Home and Train pages import TensorFlow in a background thread; a training started while that import
-    runs can fail with a half-initialised Keras module (a race in the training job, reported to its owner).
-    Waiting here keeps this test about the user's scenario rather than about that race.
-    """
-    deadline = time.monotonic() + IDLE_WAIT_SECONDS
-    quiet, last = 0, cpu_seconds(pid)
-    while quiet < IDLE_SAMPLES and time.monotonic() < deadline:
-        time.sleep(IDLE_INTERVAL)
-        now = cpu_seconds(pid)
-        quiet = quiet + 1 if now - last < IDLE_CPU_SECONDS else 0
-        last = now
 
 
 def wait_ready(page) -> None:
@@ -123,12 +96,12 @@ def use_small_data(page) -> None:
     wait_ready(page)
 
 
-def train_tiny_model(page, server_pid: int) -> None:
+def train_tiny_model(page) -> None:
     """Scenario A: one epoch on a small generated set from the Train page; progress shows, then the saved model."""
     use_small_data(page)
     go_to(page, "Train", "Train")
     page.get_by_text(f"{CAPTCHAS} easy captchas").first.wait_for(timeout=PAGE_MS)
-    wait_server_idle(server_pid)
+    # No wait for the server's background TensorFlow import: a student may press Train while it runs.
     # auto is the default and has no epochs of its own: pick the letter CNN to set them.
     page.get_by_role("radiogroup", name="Model").get_by_role("radio", name="cnn", exact=True).click()
     wait_ready(page)
@@ -143,8 +116,6 @@ def train_tiny_model(page, server_pid: int) -> None:
     page.locator('[data-testid="stProgress"]').first.wait_for(timeout=TRAINING_MS)
     page.get_by_text("Training in progress").first.wait_for(timeout=PAGE_MS)
     page.get_by_text(f"Trained and saved {MODEL_NAME}").first.wait_for(timeout=TRAINING_MS)
-    # The finished job reruns the whole page once; a sidebar click that lands during that rerun can be
-    # overridden by it (seen once in CI under load), so let it settle as a person would see it settle.
     wait_ready(page)
 
 
@@ -167,7 +138,7 @@ def read_captcha_in_playground(page, home: Path) -> None:
 def test_train_then_read_a_captcha(server):
     from playwright.sync_api import sync_playwright
 
-    url, home, log, pid = server
+    url, home, log = server
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -177,7 +148,7 @@ def test_train_then_read_a_captcha(server):
             page.goto(url)
             wait_ready(page)
             try:
-                train_tiny_model(page, pid)
+                train_tiny_model(page)
                 read_captcha_in_playground(page, home)
             except Exception:
                 page.screenshot(path=str(home.parent / "failure.png"), full_page=True)

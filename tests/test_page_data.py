@@ -64,7 +64,8 @@ def test_first_visit_shows_gallery_segmentation_and_histograms(data_page):
 def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(data_page):
     at = data_page
     assert metric(at, "Clean cuts") == "100%" and not any("cut cleanly" in i.value for i in at.info)
-    at.button_group(key="gen_difficulty").set_value("hard").run()
+    at.button_group(key="gen_difficulty").set_value("hard")
+    at.button(key="use_generator").click().run()
     assert not at.exception
     clean = int(metric(at, "Clean cuts").rstrip("%"))
     assert clean < DEFAULT.auto_yield_threshold * 100 and int(metric(at, "Segmentation yield").rstrip("%")) > clean
@@ -78,7 +79,8 @@ def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(
 def test_generator_and_resampling_settings_update_the_histograms(data_page):
     at = data_page
     before, _ = histograms(at)
-    at.number_input(key="gen_count").set_value(60).run()
+    at.number_input(key="gen_count").set_value(60)
+    at.button(key="use_generator").click().run()
     assert not at.exception
     assert metric(at, "Captchas") == "60"
     grown, _ = histograms(at)
@@ -121,7 +123,8 @@ def test_bad_upload_gives_a_clear_error_and_keeps_the_data(data_page):
 
 def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
     at = data_page
-    at.text_input(key="gen_alphabet").set_value("a").run()
+    at.text_input(key="gen_alphabet").set_value("a")
+    at.button(key="use_generator").click().run()
     assert not at.exception and "at least two" in at.error[0].value
     at.button_group(key="data_source").set_value("folder").run()
     at.text_input(key="data_folder").set_value("/no/such/folder").run()
@@ -135,7 +138,8 @@ def test_looking_at_another_source_keeps_the_loaded_data_and_each_source_its_set
     for i, (text, image) in enumerate(generate_captchas(16, seed=5)):
         cv2.imwrite(str(folder / f"{text}_{i}.png"), image)
     at = data_page
-    at.button_group(key="gen_difficulty").set_value("medium").run()
+    at.button_group(key="gen_difficulty").set_value("medium")
+    at.button(key="use_generator").click().run()
     at.button_group(key="data_source").set_value("folder").run()
     at.text_input(key="data_folder").set_value(str(folder)).run()
     at.button(key="load_folder").click().run()
@@ -151,3 +155,15 @@ def test_looking_at_another_source_keeps_the_loaded_data_and_each_source_its_set
     at.button_group(key="data_source").set_value("generated").run()
     at.button(key="use_generator").click().run()
     assert metric(at, "Captchas") == "40" and at.session_state["dataset_spec"]["difficulty"] == "medium"
+
+
+def test_generator_settings_wait_for_the_button_so_each_step_does_not_draw_a_new_set(data_page):
+    at = data_page
+    at.number_input(key="gen_count").set_value(60)
+    at.button_group(key="gen_difficulty").set_value("medium").run()
+    assert metric(at, "Captchas") == "40" and at.session_state["dataset_spec"]["difficulty"] == "easy"
+    # A browser keeps a form's unsent values; AppTest drops them on a run without the submit, so set them again.
+    at.number_input(key="gen_count").set_value(60)
+    at.button_group(key="gen_difficulty").set_value("medium")
+    at.button(key="use_generator").click().run()
+    assert metric(at, "Captchas") == "60" and at.session_state["dataset_spec"]["difficulty"] == "medium"

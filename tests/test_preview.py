@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
-from captcha_core.preview import BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, draw_boxes, failed_captchas, tile, training_balance
+from captcha_core.preview import (
+    BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_aspect, tile,
+    training_balance,
+)
 
 
 def test_class_samples_cover_every_class_with_at_most_n(easy_dataset):
@@ -53,3 +56,22 @@ def test_model_zip_holds_model_labels_and_metadata(tiny_model_dir, tmp_path):
     assert names == {f"{tiny_model_dir.name}/{n}" for n in ("model.keras", "labels.json", "metadata.json")}
     with pytest.raises(ModelDamaged):
         model_zip_bytes(tmp_path)
+
+
+def test_small_captchas_are_enlarged_by_whole_pixels_with_boxes_that_stay_thin():
+    gray = np.full((24, 72), 255, np.uint8)
+    gray[5:15, 10:20] = 0
+    assert crisp_scale(72, 220) == 3 and crisp_scale(400, 220) == 1
+    big = draw_boxes(gray, [(10, 5, 10, 10)], ok=True, scale=3)
+    assert big.shape == (72, 216, 3)
+    # Ink repeated pixel for pixel (no grey smoothing), the box one pixel wide at the scaled corner.
+    assert set(np.unique(big[..., 0])) <= {0, 255, BOX_OK[0]}
+    assert tuple(big[15, 30]) == BOX_OK and tuple(big[16, 31]) == (0, 0, 0)
+
+
+def test_pictures_of_different_shapes_are_padded_with_white_to_one_aspect():
+    wide = np.zeros((10, 40, 3), np.uint8)
+    tall = np.zeros((20, 30, 3), np.uint8)
+    padded = [pad_to_aspect(p, 4.0) for p in (wide, tall)]
+    assert padded[0].shape == (10, 40, 3) and padded[1].shape == (20, 80, 3)
+    assert (padded[1][:, :25] == 255).all() and (padded[1][:, 25:55] == 0).all()

@@ -31,33 +31,42 @@ def alphabet_problem(alphabet: str) -> str | None:
 
 
 def generator_controls(spec: dict) -> None:
-    """Generator settings; a valid change switches the session to the new dataset at once, except that coming
-    from an upload or a folder takes a click, so looking at this tab does not drop the user's own data."""
-    current = spec if spec["kind"] == "generated" else state.last_spec("generated") or state.default_dataset_spec()
-    # Wide enough for all four difficulty names on one row at the usual laptop width.
-    cols = st.columns([2.8, 1, 1, 2, 1])
-    difficulty = cols[0].segmented_control(
-        "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
-        help=(
-            "easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines, clutter"
-            " · lined: a wavy line through every letter"
-        ),
-    )
-    count = cols[1].number_input("Captchas", *COUNT_RANGE, value=current["count"], step=COUNT_STEP, key="gen_count")
-    length = cols[2].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
-    alphabet = cols[3].text_input("Alphabet", value=current["alphabet"], key="gen_alphabet").strip()
-    seed = cols[4].number_input("Seed", min_value=0, value=current["seed"], key="gen_seed")
+    """Generator settings in a form: they apply when the button is pressed, since a hard set of thousands takes
+    many seconds to draw and cut, and each step of the count would otherwise start it again. Coming from an
+    upload or a folder, the same button says it replaces them, so looking at this tab keeps the user's data."""
+    loaded = spec["kind"] == "generated"
+    current = spec if loaded else state.last_spec("generated") or state.default_dataset_spec()
+    with st.form("generator", border=False):
+        # Wide enough for all four difficulty names on one row at the usual laptop width.
+        cols = st.columns([2.8, 1, 1, 2, 1])
+        difficulty = cols[0].segmented_control(
+            "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
+            help=(
+                "easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines,"
+                " clutter · lined: a wavy line through every letter"
+            ),
+        )
+        count = cols[1].number_input("Captchas", *COUNT_RANGE, value=current["count"], step=COUNT_STEP, key="gen_count")
+        length = cols[2].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
+        alphabet = cols[3].text_input("Alphabet", value=current["alphabet"], key="gen_alphabet").strip()
+        seed = cols[4].number_input("Seed", min_value=0, value=current["seed"], key="gen_seed")
+        button, note = st.columns([1, 3], vertical_alignment="center")
+        submitted = button.form_submit_button(
+            "Generate" if loaded else "Use these generated captchas",
+            icon=":material/casino:" if loaded else ":material/swap_horiz:", key="use_generator",
+            help=None if loaded else f"Replaces the loaded data ({state.describe_spec(spec)}).",
+        )
+        note.caption("Changes apply when you press the button (or Enter in a box).")
+    if not submitted:
+        return
     problem = alphabet_problem(alphabet)
     if problem:
         st.error(problem, icon=":material/error:")
         return
-    wanted = {"kind": "generated", "difficulty": difficulty, "count": int(count), "length": int(length), "alphabet": alphabet, "seed": int(seed)}
-    if spec["kind"] == "generated":
-        if wanted != spec:
-            state.set_dataset_spec(wanted)
-    elif st.button("Use these generated captchas", icon=":material/swap_horiz:", key="use_generator",
-                   help=f"Replaces the loaded data ({state.describe_spec(spec)})."):
-        state.set_dataset_spec(wanted)
+    state.set_dataset_spec(
+        {"kind": "generated", "difficulty": difficulty, "count": int(count), "length": int(length),
+         "alphabet": alphabet, "seed": int(seed)}
+    )
 
 
 def zip_controls(spec: dict) -> None:

@@ -8,6 +8,7 @@ from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
 from captcha_core.generator import DIFFICULTIES, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
+from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
@@ -54,7 +55,8 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
     """A captcha with its boxes, the text read in big letters (against the truth if known), and each cut letter."""
     colors = [look.box_color_hex(i) for i in range(len(reading.boxes))]
     left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
-    left.image(look.draw_boxes(image, reading.boxes, list(reading.text)), width=CAPTCHA_WIDTH)
+    scale = crisp_scale(image.shape[1], CAPTCHA_WIDTH)
+    left.image(look.draw_boxes(image, reading.boxes, list(reading.text), scale=scale), width=CAPTCHA_WIDTH)
     with right:
         if truth is not None:
             st.markdown("Truth")
