@@ -34,12 +34,17 @@ def class_samples(letters: LetterSet, per_class: int, seed: int = 0) -> dict[str
     return out
 
 
-def tile(images: np.ndarray, gap: int = TILE_GAP) -> np.ndarray:
-    """Lay equally sized grayscale images side by side on white, with a gap between them."""
+def tile(images: np.ndarray, gap: int = TILE_GAP, slots: int = 0) -> np.ndarray:
+    """Lay equally sized grayscale images side by side on white, with a gap between them.
+
+    slots: the strip is made as wide as this many images even when there are fewer, so that a rare class's
+    strip is not stretched larger than the others when all are shown at one width.
+    """
     if len(images) == 0:
         raise ValueError("nothing to tile")
     height, width = images.shape[1:3]
-    strip = np.full((height, len(images) * (width + gap) - gap), 255, np.uint8)
+    places = max(len(images), slots)
+    strip = np.full((height, places * (width + gap) - gap), 255, np.uint8)
     for i, image in enumerate(images):
         strip[:, i * (width + gap) : i * (width + gap) + width] = image
     return strip
@@ -69,15 +74,21 @@ def crisp_scale(width: int, shown_width: int) -> int:
     return max(1, round(shown_width / max(width, 1)))
 
 
+def paper_colour(rgb: np.ndarray) -> tuple[int, ...]:
+    """The colour along a picture's edges (their median), taken as its paper."""
+    edges = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    return tuple(int(v) for v in np.median(edges, axis=0))
+
+
 def pad_to_aspect(rgb: np.ndarray, aspect: float) -> np.ndarray:
-    """The picture centred on white paper widened or heightened to width/height == aspect, so pictures of
-    different shapes shown at one width line up at one height."""
+    """The picture centred on its own paper colour, widened or heightened to width/height == aspect, so
+    pictures of different shapes shown at one width line up at one height and look the same size."""
     height, width = rgb.shape[:2]
     target_width, target_height = max(width, round(height * aspect)), max(height, round(width / aspect))
     left, top = (target_width - width) // 2, (target_height - height) // 2
     return cv2.copyMakeBorder(
         rgb, top, target_height - height - top, left, target_width - width - left, cv2.BORDER_CONSTANT,
-        value=(255, 255, 255),
+        value=paper_colour(rgb),
     )
 
 

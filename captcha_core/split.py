@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from .config import DEFAULT, Config
-from .data import Dataset
+from .data import Dataset, DatasetError
 
 
 @dataclass
@@ -40,6 +40,12 @@ def holdout(labels: np.ndarray, groups: np.ndarray, share: float, seed: int) -> 
         keep, held = train_test_split(rows, test_size=share, random_state=seed, stratify=stratify)
         return np.sort(keep), np.sort(held)
     folds = max(2, round(1 / share))
+    captchas = len(np.unique(groups))
+    if captchas < folds:
+        raise DatasetError(
+            f"only {captchas} captcha{'s' if captchas != 1 else ''} with cut letters: holding out {share:.0%} of them "
+            f"for testing needs at least {folds}"
+        )
     with warnings.catch_warnings():
         # Rare classes cannot sit in every fold; sklearn warns, and the split is still the best available.
         warnings.simplefilter("ignore", UserWarning)

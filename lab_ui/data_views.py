@@ -36,7 +36,7 @@ def gallery(fingerprint: str, _dataset: Dataset) -> list[tuple[str, int, np.ndar
     letters = _dataset.letters
     counts = letters.class_counts()
     samples = class_samples(letters, GALLERY_PER_CLASS, seed=DEFAULT.seed)
-    return [(label, counts[label], tile(letters.images[rows])) for label, rows in samples.items()]
+    return [(label, counts[label], tile(letters.images[rows], slots=GALLERY_PER_CLASS)) for label, rows in samples.items()]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -78,28 +78,32 @@ def auto_clean_share(fingerprint: str, seed: int, _dataset: Dataset) -> float | 
 def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
     """A row of headline numbers, and why the data cannot train yet when it cannot."""
     counts = dataset.letters.class_counts()
-    cells = st.columns([1, 1, 1, 1.4, 1, 1.2])  # wide enough that no label is cut short
-    cells[0].metric("Captchas", f"{len(dataset.texts):,}" if dataset.is_captchas else "—")
-    cells[1].metric("Letters", f"{len(dataset.letters):,}")
-    cells[2].metric("Classes", len(counts))
-    cells[3].metric(
-        "Segmentation yield",
-        percent(dataset.segmentation_yield),
-        help="Share of captchas cut into exactly as many pieces as their label has characters, forced cuts included.",
-    )
-    cells[4].metric(
-        "Clean cuts",
-        percent(dataset.clean_cut_share),
-        help="Share of captchas whose ink fell into as many pieces as their label has characters with no forced "
-        f"split or merge. Below {DEFAULT.auto_yield_threshold:.0%}, the auto model reads whole captchas instead.",
-    )
-    cells[5].metric("Files left out", len(dataset.skipped))
+    # A wrapping row of figures as wide as their contents: fixed columns cut "2,400" to "2,…" in a narrow window.
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Captchas", f"{len(dataset.texts):,}" if dataset.is_captchas else "—", width="content")
+        st.metric("Letters", f"{len(dataset.letters):,}", width="content")
+        st.metric("Classes", len(counts), width="content")
+        st.metric(
+            "Segmentation yield",
+            percent(dataset.segmentation_yield),
+            help="Share of captchas cut into exactly as many pieces as their label has characters, forced cuts included.",
+            width="content",
+        )
+        st.metric(
+            "Clean cuts",
+            percent(dataset.clean_cut_share),
+            help="Share of captchas whose ink fell into as many pieces as their label has characters with no forced "
+            f"split or merge. Below {DEFAULT.auto_yield_threshold:.0%}, the auto model reads whole captchas instead.",
+            width="content",
+        )
+        st.metric("Files left out", len(dataset.skipped), width="content")
     clean = auto_clean_share(dataset.fingerprint(), config.seed, dataset)
     if clean is not None and clean < config.auto_yield_threshold:
         st.info(
-            f"Only {clean:.0%} of the captchas training may use cut cleanly; the rest were cut by force (amber boxes "
-            "below) and their letters may be wrong. With **auto**, the Train page trains the sequence model, "
-            "which reads whole captchas without cutting them.",
+            f"Only {clean:.0%} of the training captchas (the ones not held out for testing) were cut cleanly, under "
+            f"the {config.auto_yield_threshold:.0%} the letter CNN needs. The rest were cut by force (amber boxes "
+            "below), so their letters may be wrong. With **auto**, the Train page trains the sequence model, which "
+            "reads whole captchas without cutting them.",
             icon=":material/info:",
         )
     try:
@@ -131,7 +135,7 @@ def letter_gallery(dataset: Dataset) -> None:
     strips = gallery(dataset.fingerprint(), dataset)
     columns = st.columns(GALLERY_COLUMNS)
     for i, (label, count, strip) in enumerate(strips):
-        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {count:,} letters", width="stretch")
+        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {count:,} letter{'' if count == 1 else 's'}", width="stretch")
 
 
 def segmentation_preview(dataset: Dataset) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 BEFORE_COLOUR = "#9aa5b8"
 AFTER_COLOUR = "#3b6fd8"
 TARGET_COLOUR = "#d9534f"
-SPLIT_COLOURS = {"train": "#3b6fd8", "validation": "#e8833a"}
+SPLIT_COLOURS = {"training": "#3b6fd8", "validation": "#e8833a"}
 HISTOGRAM_HEIGHT = 220
 CURVE_HEIGHT = 220
 # Keras names the validation twin of every metric "val_<metric>".
@@ -51,10 +51,10 @@ def class_histogram(counts: dict[str, int], title: str, y_max: int, colour: str,
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
-    """Per-epoch metrics in long form: epoch, metric (loss | accuracy), split (train | validation), value."""
+    """Per-epoch metrics in long form: epoch, metric (loss | accuracy), split (training | validation), value."""
     rows = []
     for key, values in history.items():
-        split = "validation" if key.startswith(VALIDATION_PREFIX) else "train"
+        split = "validation" if key.startswith(VALIDATION_PREFIX) else "training"
         metric = key.removeprefix(VALIDATION_PREFIX)
         rows += [{"epoch": i + 1, "metric": metric, "split": split, "value": v} for i, v in enumerate(values)]
     return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])

@@ -122,7 +122,9 @@ def progress_text(snap: jobs.JobState) -> str:
         return "Stopping after the current batch..."
     if snap.phase in ("training", "validating") and snap.steps:
         eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
-        where = "checking the validation split" if snap.phase == "validating" else f"step {snap.step}/{snap.steps}"
+        # Keras reports batches once per graph call, which may hold a whole small epoch: no "step 0/30" then.
+        stepping = f"step {snap.step}/{snap.steps}" if snap.step else "training"
+        where = "checking the validation split" if snap.phase == "validating" else stepping
         return f"Epoch {snap.epoch}/{snap.epochs} · {where}{eta}"
     if snap.phase == "preparing" and snap.model_kind == "forest":
         return FOREST_TEXT
@@ -144,6 +146,22 @@ def render_running(snap: jobs.JobState) -> None:
             disabled=snap.status == jobs.STOPPING, help="Stops after the current batch; nothing is saved.",
         )
         st.progress(snap.fraction, text=progress_text(snap))
+        if reads_nothing_yet(snap):
+            st.caption(CTC_START_TEXT)
+
+
+# A sequence model at 0% for minutes looks broken; it is CTC's usual start, and people should know to wait.
+CTC_START_TEXT = (
+    ":material/hourglass_top: Reading no captcha yet is normal at first: a model trained with CTC first learns to "
+    "output only blanks, then its readings climb within a few epochs. On small sets that start can take 10 to 30 "
+    "epochs."
+)
+
+
+def reads_nothing_yet(snap: jobs.JobState) -> bool:
+    """True while a sequence model has finished epochs but has read no validation captcha right."""
+    read = snap.history.get("val_accuracy") or []
+    return snap.model_kind == "sequence" and bool(read) and max(read) == 0
 
 
 def render_done(snap: jobs.JobState) -> None:

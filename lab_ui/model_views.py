@@ -19,6 +19,14 @@ PIXEL_ZOOM = 2
 
 def no_model_message() -> None:
     """A friendly way out when there is nothing to evaluate or play with yet."""
+    snap = jobs.get_job().snapshot()
+    if snap.active:
+        # A training is on its way: say so, rather than send the user off to start another one.
+        progress = f", epoch {snap.epoch} of {snap.epochs}" if snap.epoch and snap.epochs else ""
+        st.info(f"There is no trained model yet, but `{snap.name}` is training ({snap.model_kind}{progress}). It will "
+                "appear here once it is saved: come back or reload this page then.", icon=":material/hourglass_top:")
+        st.page_link(TRAIN_PAGE, label="Watch it train", icon=":material/model_training:")
+        return
     st.info("There is no trained model yet. Train one first: Quick start on the Home page takes about half a minute.", icon=":material/school:")
     left, right, _ = st.columns([1, 1, 3])
     left.page_link(TRAIN_PAGE, label="Train a model", icon=":material/model_training:")

@@ -72,7 +72,7 @@ def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(
     # The note quotes the share auto decides on (the captchas training may use), as the Train page's choice does.
     dataset = generate_dataset(DEFAULT.with_(difficulty="hard", generate_count=40, seed=0))
     expected = training_yield(dataset, DEFAULT)
-    assert any(f"Only {expected:.0%} of the captchas training may use cut cleanly" in i.value and "sequence model" in i.value
+    assert any(f"Only {expected:.0%} of the training captchas (the ones not held out for testing) were cut cleanly" in i.value and "sequence model" in i.value
                for i in at.info)
 
 
@@ -132,6 +132,18 @@ def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
     assert not at.exception and "no such file or folder" in at.error[0].value
 
 
+def test_a_file_named_as_the_folder_is_refused_and_the_data_kept(data_page, tmp_path):
+    _, image = generate_captchas(1, seed=1)[0]
+    single = tmp_path / "abcd.png"
+    cv2.imwrite(str(single), image)
+    at = data_page
+    at.button_group(key="data_source").set_value("folder").run()
+    at.text_input(key="data_folder").set_value(str(single)).run()
+    at.button(key="load_folder").click().run()
+    assert not at.exception and "is a file, not a folder" in at.error[0].value
+    assert metric(at, "Captchas") == "40"
+
+
 def test_looking_at_another_source_keeps_the_loaded_data_and_each_source_its_settings(data_page, tmp_path):
     folder = tmp_path / "caps"
     folder.mkdir()
@@ -167,3 +179,12 @@ def test_generator_settings_wait_for_the_button_so_each_step_does_not_draw_a_new
     at.button_group(key="gen_difficulty").set_value("medium")
     at.button(key="use_generator").click().run()
     assert metric(at, "Captchas") == "60" and at.session_state["dataset_spec"]["difficulty"] == "medium"
+
+
+@pytest.mark.parametrize("count", [5, 9000])
+def test_a_count_out_of_range_says_so_and_keeps_the_data(data_page, count):
+    at = data_page
+    at.number_input(key="gen_count").set_value(count)
+    at.button(key="use_generator").click().run()
+    assert not at.exception and "Choose between 20 and 5,000 captchas" in at.error[0].value
+    assert metric(at, "Captchas") == "40"

@@ -32,6 +32,20 @@ def test_without_a_model_it_points_to_training(home):
     assert [link for link in at.get("page_link") if link.proto.page == "train"]
 
 
+def test_without_a_model_but_with_one_training_it_says_to_wait_for_it(home, monkeypatch):
+    from lab_ui import jobs
+
+    class Training:
+        def snapshot(self):
+            return jobs.JobState(status=jobs.RUNNING, name="quickstart", model_kind="cnn", epoch=3, epochs=10)
+
+    monkeypatch.setattr(jobs, "get_job", lambda: Training())
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "`quickstart` is training (cnn, epoch 3 of 10)" in at.info[0].value
+    assert "Train one first" not in all_text(at)
+
+
 def test_first_visit_shows_a_random_sample_and_looks_inside(with_model):
     at = open_page(PAGE)
     assert not at.exception, at.exception

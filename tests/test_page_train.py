@@ -165,3 +165,18 @@ def test_stop_button_cancels_and_says_so(workspace, monkeypatch):
 def test_the_job_module_does_not_load_tensorflow():
     code = "import sys, lab_ui.jobs, lab_ui.job_views; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
+
+
+def test_progress_words_skip_a_step_count_keras_has_not_reported_and_explain_ctcs_blank_start():
+    from lab_ui import jobs
+    from lab_ui.job_views import progress_text, reads_nothing_yet
+
+    running = jobs.JobState(status=jobs.RUNNING, phase="training", epoch=3, epochs=10, step=0, steps=30)
+    assert progress_text(running) == "Epoch 3/10 · training"
+    running.step = 12
+    assert progress_text(running) == "Epoch 3/10 · step 12/30"
+    stuck = jobs.JobState(status=jobs.RUNNING, model_kind="sequence", history={"val_accuracy": [0.0, 0.0]})
+    assert reads_nothing_yet(stuck)
+    stuck.history["val_accuracy"].append(0.05)
+    assert not reads_nothing_yet(stuck)
+    assert not reads_nothing_yet(jobs.JobState(status=jobs.RUNNING, model_kind="cnn", history={"val_accuracy": [0.0]}))

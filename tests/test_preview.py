@@ -26,6 +26,9 @@ def test_tile_puts_images_side_by_side_with_white_gaps():
     assert (strip[:, 8:10] == 255).all() and (strip[:, :8] == 0).all()
     with pytest.raises(ValueError):
         tile(images[:0])
+    # A rare class keeps the width of a full strip, its empty places left white.
+    short = tile(images[:1], gap=2, slots=3)
+    assert short.shape == strip.shape and (short[:, 8:] == 255).all()
 
 
 def test_draw_boxes_colours_by_outcome_and_leaves_the_original_alone():
@@ -69,9 +72,10 @@ def test_small_captchas_are_enlarged_by_whole_pixels_with_boxes_that_stay_thin()
     assert tuple(big[15, 30]) == BOX_OK and tuple(big[16, 31]) == (0, 0, 0)
 
 
-def test_pictures_of_different_shapes_are_padded_with_white_to_one_aspect():
-    wide = np.zeros((10, 40, 3), np.uint8)
-    tall = np.zeros((20, 30, 3), np.uint8)
+def test_pictures_of_different_shapes_are_padded_with_their_paper_to_one_aspect():
+    wide = np.full((10, 40, 3), 200, np.uint8)
+    tall = np.full((20, 30, 3), 230, np.uint8)
+    tall[5:15, 10:20] = 0  # ink in the middle, paper around it
     padded = [pad_to_aspect(p, 4.0) for p in (wide, tall)]
     assert padded[0].shape == (10, 40, 3) and padded[1].shape == (20, 80, 3)
-    assert (padded[1][:, :25] == 255).all() and (padded[1][:, 25:55] == 0).all()
+    assert (padded[1][:, :25] == 230).all() and (padded[1][5:15, 35:45] == 0).all()

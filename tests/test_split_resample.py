@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from captcha_core.resample import resample
-from captcha_core.split import split_dataset
+from captcha_core.data import DatasetError
+from captcha_core.split import holdout, split_dataset
 
 
 def test_split_keeps_each_captchas_letters_together(easy_dataset, tiny_config):
@@ -75,3 +76,10 @@ def test_resampling_shuffles_for_real():
 def test_unknown_strategy_is_refused():
     with pytest.raises(ValueError, match="resampling"):
         resample(np.array(["a", "b"]), "smote")
+
+
+def test_too_few_captchas_to_hold_out_a_test_share_is_a_clear_dataset_error(tiny_config):
+    labels = np.array(list("abcdabcdabcd"))
+    groups = np.repeat(np.arange(3), 4)  # three captchas of four letters
+    with pytest.raises(DatasetError, match="only 3 captchas with cut letters"):
+        holdout(labels, groups, tiny_config.test_size, tiny_config.seed)

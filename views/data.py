@@ -1,4 +1,6 @@
 """Data: choose where the captchas come from, look at them, and see the split and the class balance."""
+from pathlib import Path
+
 import streamlit as st
 
 from captcha_core.data import DatasetError
@@ -19,6 +21,15 @@ STRATEGY_HELP = {
 }
 
 
+def count_problem(count: int) -> str | None:
+    """Why the generator should not draw this many captchas here, or None when it can."""
+    low, high = COUNT_RANGE
+    if not low <= count <= high:
+        return (f"Choose between {low} and {high:,} captchas: fewer leave too little to split into train, validation "
+                "and test; more take minutes to draw in the page (the command line's `generate` has no limit).")
+    return None
+
+
 def alphabet_problem(alphabet: str) -> str | None:
     """Why an alphabet cannot be generated, or None when it can."""
     if len(alphabet) < 2:
@@ -37,20 +48,22 @@ def generator_controls(spec: dict) -> None:
     loaded = spec["kind"] == "generated"
     current = spec if loaded else state.last_spec("generated") or state.default_dataset_spec()
     with st.form("generator", border=False):
-        # Wide enough for all four difficulty names on one row at the usual laptop width.
-        cols = st.columns([2.8, 1, 1, 2, 1])
-        difficulty = cols[0].segmented_control(
+        # The difficulty takes a row of its own: beside the numbers, a 1000-px window with the sidebar open cut
+        # off "hard" and "lined".
+        difficulty = st.segmented_control(
             "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
             help=(
                 "easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines,"
                 " clutter · lined: a wavy line through every letter"
             ),
         )
-        count = cols[1].number_input("Captchas", *COUNT_RANGE, value=current["count"], step=COUNT_STEP, key="gen_count")
-        length = cols[2].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
-        alphabet = cols[3].text_input("Alphabet", value=current["alphabet"], key="gen_alphabet").strip()
-        seed = cols[4].number_input("Seed", min_value=0, value=current["seed"], key="gen_seed")
-        button, note = st.columns([1, 3], vertical_alignment="center")
+        cols = st.columns([1, 1, 2, 1])
+        # No bounds on the widget itself: it would drop an out-of-range number with only a tooltip to say so.
+        count = cols[0].number_input("Captchas", value=current["count"], step=COUNT_STEP, key="gen_count")
+        length = cols[1].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
+        alphabet = cols[2].text_input("Alphabet", value=current["alphabet"], key="gen_alphabet").strip()
+        seed = cols[3].number_input("Seed", min_value=0, value=current["seed"], key="gen_seed")
+        button, note = st.columns([2, 3], vertical_alignment="center")
         submitted = button.form_submit_button(
             "Generate" if loaded else "Use these generated captchas",
             icon=":material/casino:" if loaded else ":material/swap_horiz:", key="use_generator",
@@ -59,7 +72,7 @@ def generator_controls(spec: dict) -> None:
         note.caption("Changes apply when you press the button (or Enter in a box).")
     if not submitted:
         return
-    problem = alphabet_problem(alphabet)
+    problem = count_problem(int(count)) or alphabet_problem(alphabet)
     if problem:
         st.error(problem, icon=":material/error:")
         return
@@ -102,6 +115,10 @@ def folder_controls(spec: dict) -> None:
     if not path:
         st.error("Type the path of a folder first.", icon=":material/error:")
         return
+    if Path(path).is_file():
+        st.error(f"{path} is a file, not a folder. Name the folder that holds the captchas, or upload a .zip.",
+                 icon=":material/error:")
+        return
     try:
         cache.folder_dataset(path)
     except (InputRejected, DatasetError, OSError) as exc:
@@ -136,12 +153,13 @@ with st.container(border=True):
     {"generated": generator_controls, "zip": zip_controls, "folder": folder_controls}[source](spec)
 
 spec = state.dataset_spec()
-st.markdown(f":material/dataset: **Loaded:** {state.describe_spec(spec)}")
 try:
+    # Loaded before the line naming it, so that line never names new data above the old data's pictures.
     dataset = state.current_dataset()
 except (InputRejected, DatasetError, OSError) as exc:
     st.error(f"The dataset could not be loaded: {exc}", icon=":material/error:")
     st.stop()
+st.markdown(f":material/dataset: **Loaded:** {state.describe_spec(spec)}")
 
 data_views.summary(dataset, state.training_config())
 data_views.skipped_report(dataset)

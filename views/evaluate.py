@@ -133,7 +133,7 @@ def captcha_mistakes(result, true: str | None, pred: str | None, clicked: bool) 
     if true is not None and holds_mistakes(true, pred):
         found = review.misreads_for(result.report, true, pred)
         how = cell_heading(true, pred, clicked)
-        st.caption(f"{views.plural(len(found), 'test captcha')} with a **{true}** read as **{pred}** ({how}).")
+        st.caption(f"{views.plural(len(found), 'test captcha')} where the truth **{true}** was read as **{pred}** ({how}).")
         captcha_gallery(result, found)
     wrong_length = review.length_misreads(result.report)
     if wrong_length:
@@ -172,7 +172,8 @@ def confusion_section() -> None:
         event = st.altair_chart(
             charts.confusion_chart(review.confusion_pairs(result.report), labels,
                                    BESIDE_GRID_PIXELS if beside else FULL_GRID_PIXELS),
-            on_select="rerun", key="confusion", width="content",
+            # One key per model: a cell clicked for one model means nothing in another's matrix.
+            on_select="rerun", key=f"confusion-{name}", width="content",
         )
     with gallery_area:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
@@ -211,7 +212,9 @@ def per_class_section() -> None:
             "precision": score("precision", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),
             "recall": score("recall", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),
             "f1": score("F1", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),
-            "support": st.column_config.NumberColumn("test letters", width=SUPPORT_COLUMN_PIXELS),
+            "support": st.column_config.NumberColumn(
+                "test characters" if meta.get("model_kind") == "sequence" else "test letters", width=SUPPORT_COLUMN_PIXELS
+            ),
         },
     )
     right.altair_chart(charts.f1_chart(per_class), width="stretch")
@@ -238,7 +241,8 @@ def protocol_section() -> None:
         "landed in both training and test, and the test partly measured memory. Here the test captchas are "
         "split off first and only the training split is resampled, so every test letter is truly unseen."
     )
-    run = st.button(f"Train both ways on {DEMO_CAPTCHAS} {DEMO_DIFFICULTY} captchas (under a minute)",
+    run = st.button(f"Train both ways on {DEMO_CAPTCHAS} {DEMO_DIFFICULTY} captchas (about a minute, more while a "
+                    "training runs)",
                     icon=":material/science:", key="compare_protocols")
     if not run and not st.session_state.get("compared"):
         return

@@ -35,6 +35,9 @@ st.title("Playground")
 st.caption("Show the model a captcha, a letter or your own handwriting, and see what it reads, and why.")
 
 _, predictor = views.chosen_predictor("playground_model")
+# A model can only answer with the characters it learnt: a "3" shown to a letters-only model comes back a letter.
+st.caption(f"This model knows {len(predictor.labels)} characters: `{' '.join(predictor.labels)}`. It answers with one "
+           "of them, whatever it is shown.")
 
 # Every letter shown on this page, so "Look inside" can pick any of them.
 letters_seen: dict[str, object] = {}
@@ -63,7 +66,8 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
             views.colored_text(list(truth), [INK] * len(truth), BIG_TEXT_REM)
         st.markdown("The model reads")
         views.colored_text(list(reading.text) or ["?"], reading_marks(reading, colors, truth) or [BAD_RED], BIG_TEXT_REM)
-        st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}")
+        st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}. "
+                   f"{marks_legend(colors, truth)}")
         if reading.text and not len(reading.crops):
             st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences), width="stretch")
             st.caption("Read whole, without cutting: each bar is the model's peak probability for that character.")
@@ -79,6 +83,15 @@ def reading_marks(reading, colors: list[str], truth: str | None) -> list[str]:
     if truth is not None:
         return right_or_wrong(reading.text, truth)
     return colors or [confidence_color(c) for c in reading.confidences]
+
+
+def marks_legend(colors: list[str], truth: str | None) -> str:
+    """What the colours of the reading mean, which differ with what is known (see reading_marks)."""
+    if truth is not None:
+        return "Green: read right; red: read wrong."
+    if colors:
+        return "Each character has the colour of its box."
+    return f"Green: the model is at least {SURE_ENOUGH:.0%} sure of that character; red: less sure."
 
 
 def right_or_wrong(read: str, truth: str) -> list[str]:
