@@ -94,7 +94,8 @@ def job_panel() -> None:
             # drawn: Streamlit folds a rerun into a pending page switch and keeps the later one's page, so
             # a click on the outcome's links while this run drew them could be undone by this rerun.
             st.rerun()
-        render_job(snap)
+        if state.follows_job(snap.job_id, snap.active):
+            render_job(snap)
 
     panel()
 

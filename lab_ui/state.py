@@ -124,6 +124,15 @@ def remember_started_job(job_id: int) -> None:
     st.session_state.pop("adopted_job", None)
 
 
+def follows_job(job_id: int, active: bool) -> bool:
+    """Whether this session shows the server's job: while it runs, and once it ended, only to the sessions that
+    started it or saw it running. A tab opened later would otherwise greet its user with someone's old outcome."""
+    if active:
+        st.session_state["watched_job"] = job_id
+        return True
+    return job_id in (started_job(), st.session_state.get("watched_job"))
+
+
 def adopt_finished_job(job_id: int, model_name: str) -> None:
     """Select a finished job's model for this session once, so Evaluate and Playground show the new model."""
     if st.session_state.get("adopted_job") != job_id:

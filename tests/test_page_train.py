@@ -85,6 +85,10 @@ def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     assert "tiny" in at.dataframe[0].value["name"].tolist()
     assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy curves
     assert (workspace / "models" / "tiny" / "metadata.json").is_file()
+    # A tab opened afterwards lists the model, without greeting its user with this session's outcome.
+    later = train_page()
+    assert "tiny" in later.dataframe[0].value["name"].tolist()
+    assert not [m for m in [*later.success, *later.warning] if "Trained and saved" in m.value]
     # The same name again is versioned, never overwritten.
     assert any("saved as `tiny-2`" in c.value for c in at.caption)
 

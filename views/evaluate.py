@@ -18,6 +18,8 @@ SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
 TABLE_ROW_PIXELS = 35
+# The frame around the rows; half a row more showed as an empty last row.
+TABLE_BORDER_PIXELS = 3
 # Column widths that fit the five columns in the left part of a 1280-px-wide page.
 LETTER_COLUMN_PIXELS = 50
 SCORE_COLUMN_PIXELS = 105
@@ -206,7 +208,7 @@ def per_class_section() -> None:
     left.dataframe(
         table,
         hide_index=True,
-        height=TABLE_ROW_PIXELS * (len(table) + 1) + TABLE_ROW_PIXELS // 2,
+        height=TABLE_ROW_PIXELS * (len(table) + 1) + TABLE_BORDER_PIXELS,
         column_config={
             "letter": st.column_config.TextColumn("letter", width=LETTER_COLUMN_PIXELS),
             "precision": score("precision", format="%.0f%%", min_value=0, max_value=PERCENT, width=SCORE_COLUMN_PIXELS),

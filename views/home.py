@@ -16,12 +16,19 @@ PIPELINE = [
 ]
 
 
+# Cards of one size in a row that wraps: seven equal columns broke "Segment" into "Seg-men-t" at 1000 px. Seven
+# of these fit in one row of the 940 px a 1400-px window leaves the page.
+CARD_PIXELS = 118
+CARD_HEIGHT_PIXELS = 250
+
+
 def pipeline_row() -> None:
-    """The seven steps from images to a trained reader, as a row of cards."""
-    for number, (column, (icon, title, text)) in enumerate(zip(st.columns(len(PIPELINE)), PIPELINE), start=1):
-        with column.container(border=True, height="stretch"):
-            st.markdown(f"### {icon}\n**{number}. {title}**")
-            st.caption(text)
+    """The seven steps from images to a trained reader, as a row of cards that wraps on narrow screens."""
+    with st.container(horizontal=True, gap="small"):
+        for number, (icon, title, text) in enumerate(PIPELINE, start=1):
+            with st.container(border=True, width=CARD_PIXELS, height=CARD_HEIGHT_PIXELS):
+                st.markdown(f"### {icon}\n**{number}. {title}**")
+                st.caption(text)
 
 
 def quick_start() -> None:
@@ -40,7 +47,7 @@ st.markdown(
     "whose letters touch) and try it on your own handwriting."
 )
 
-launch, status = st.columns([2, 3], gap="large")
+launch, status = st.columns([1, 1], gap="large")
 with launch:
     st.subheader(":material/rocket_launch: Quick start", anchor=False)
     st.write(
