@@ -240,6 +240,12 @@ REGISTRY_COLUMNS = {
 
 
 COMPACT_COLUMNS = ["name", "kind", "letter acc", "captcha acc"]
+# Home shows the registry in half the page: medium progress bars pushed "captcha acc" out of sight.
+COMPACT_CONFIG = {
+    **REGISTRY_COLUMNS,
+    **{column: st.column_config.ProgressColumn(column, format="percent", min_value=0.0, max_value=1.0, width="small")
+       for column in ("letter acc", "captcha acc")},
+}
 
 
 NO_MODELS = "No trained models yet. Train one here, or use Quick start on the Home page."
@@ -253,7 +259,8 @@ def registry_table(key: str, compact: bool = False, empty: str = NO_MODELS) -> l
         return entries
     frame = registry_frame(entries)
     st.dataframe(
-        frame[COMPACT_COLUMNS] if compact else frame, hide_index=True, column_config=REGISTRY_COLUMNS, key=key
+        frame[COMPACT_COLUMNS] if compact else frame, hide_index=True,
+        column_config=COMPACT_CONFIG if compact else REGISTRY_COLUMNS, key=key,
     )
     return entries
 

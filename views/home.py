@@ -17,8 +17,8 @@ PIPELINE = [
 
 
 # Cards of one size in a row that wraps: seven equal columns broke "Segment" into "Seg-men-t" at 1000 px. Seven
-# of these fit in one row of the 940 px a 1400-px window leaves the page.
-CARD_PIXELS = 118
+# of these fit in one row of the 820 px a 1280-px window leaves the page.
+CARD_PIXELS = 100
 CARD_HEIGHT_PIXELS = 250
 
 
