@@ -6,6 +6,7 @@ import numpy as np
 
 from .config import DEFAULT
 from .models import as_batch
+from .preview import enlarge, scale_boxes
 
 INSPECTED_LAYERS = ("conv1", "conv2")
 WHITE = 255
@@ -121,12 +122,10 @@ def draw_boxes(
 ) -> np.ndarray:
     """The captcha in RGB with each character's box drawn in its own color, and its reading above it.
 
-    scale: a whole-number enlargement by pixel repetition, so a small captcha shown large stays sharp.
+    scale: a whole-number enlargement (see preview.enlarge), so a small captcha shown large stays sharp.
     """
-    if scale > 1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-        boxes = [tuple(int(v) * scale for v in box) for box in boxes]
-    rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    gray, boxes = enlarge(gray, scale), scale_boxes(boxes, scale)
+    rgb = cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2RGB)
     # Thin lines vanish on a small captcha shown large; scale strokes with the image.
     thickness = max(1, round(max(gray.shape) / 200))
     for i, (x, y, w, h) in enumerate(boxes):

@@ -18,6 +18,13 @@ def reads_whole(classifier) -> bool:
     return getattr(classifier, "kind", None) == "sequence"
 
 
+def never_read(history: dict[str, list[float]]) -> bool:
+    """True when a sequence model has finished epochs but read no captcha right, on validation (or, without a
+    validation split, training) captchas: CTC's start, where it outputs only blanks."""
+    read = history.get("val_accuracy") or history.get("accuracy") or []
+    return bool(read) and max(read) == 0
+
+
 _TF_IMPORT_LOCK = threading.Lock()
 
 

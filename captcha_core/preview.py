@@ -56,39 +56,48 @@ def draw_boxes(
     """An RGB copy of a captcha with its cut boxes drawn on: green for a clean cut, amber when the count was
     only reached by forcing cuts or merges, red when the cut failed.
 
-    scale: a whole-number enlargement by pixel repetition, so a small captcha shown large stays sharp (a
-    browser smooths what it enlarges) and its boxes stay one pixel thin.
+    scale: a whole-number enlargement (see enlarge), drawn before the boxes so they stay one pixel thin.
     """
-    if scale > 1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    rgb = cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2RGB)
+    rgb = cv2.cvtColor(np.ascontiguousarray(enlarge(gray, scale)), cv2.COLOR_GRAY2RGB)
     colour = BOX_FAILED if not ok else BOX_OK if clean else BOX_FORCED
-    for x, y, w, h in boxes:
-        x, y, w, h = (int(v) * scale for v in (x, y, w, h))
+    for x, y, w, h in scale_boxes(boxes, scale):
         cv2.rectangle(rgb, (x, y), (x + w - 1, y + h - 1), colour, BOX_THICKNESS)
     return rgb
 
 
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """The image enlarged by repeating each pixel factor times each way: a browser smooths what it enlarges
+    itself, which blurs small letters and captchas."""
+    if factor <= 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def scale_boxes(boxes, factor: int) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) boxes on an image enlarged `factor` times."""
+    return [tuple(int(v) * factor for v in box) for box in boxes]
+
+
 def crisp_scale(width: int, shown_width: int) -> int:
-    """The whole-number enlargement that brings a picture closest to the width it is shown at (at least 1)."""
-    return max(1, round(shown_width / max(width, 1)))
+    """The largest whole-number enlargement that keeps a picture within the width it is shown at (at least 1),
+    so that it is shown pixel for pixel instead of being resampled."""
+    return max(1, shown_width // max(width, 1))
 
 
-def paper_colour(rgb: np.ndarray) -> tuple[int, ...]:
-    """The colour along a picture's edges (their median), taken as its paper."""
-    edges = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-    return tuple(int(v) for v in np.median(edges, axis=0))
+def paper_colour(image: np.ndarray) -> tuple[int, ...]:
+    """The colour (or gray level) along a picture's edges, their median, taken as its paper."""
+    edges = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    return tuple(int(v) for v in np.atleast_1d(np.median(edges, axis=0)))
 
 
-def pad_to_aspect(rgb: np.ndarray, aspect: float) -> np.ndarray:
-    """The picture centred on its own paper colour, widened or heightened to width/height == aspect, so
-    pictures of different shapes shown at one width line up at one height and look the same size."""
-    height, width = rgb.shape[:2]
-    target_width, target_height = max(width, round(height * aspect)), max(height, round(width / aspect))
-    left, top = (target_width - width) // 2, (target_height - height) // 2
+def pad_to_size(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The picture centred on its own paper colour, grown to height x width (never cut), so pictures of
+    different sizes shown side by side line up and look alike."""
+    rows, columns = image.shape[:2]
+    top, left = max(0, height - rows) // 2, max(0, width - columns) // 2
     return cv2.copyMakeBorder(
-        rgb, top, target_height - height - top, left, target_width - width - left, cv2.BORDER_CONSTANT,
-        value=paper_colour(rgb),
+        image, top, max(0, height - rows) - top, left, max(0, width - columns) - left, cv2.BORDER_CONSTANT,
+        value=paper_colour(image),
     )
 
 

@@ -439,6 +439,7 @@ def _cut_paths(
 
     # Per row, the cheapest of staying, coming from the left and coming from the right, preferred in that
     # order on ties. Few numpy calls per row: the arrays are small, so call overhead is most of the cost.
+    # The three are views of one padded row shifted by a column, so writing `stay` moves the other two along.
     padded = np.full((len(anchors), width + 2), np.inf)
     stay, from_left, from_right = padded[:, 1:-1], padded[:, :-2], padded[:, 2:]
     total = steps[0]

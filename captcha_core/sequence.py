@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from .config import DEFAULT, Config
 from .data import Dataset, DatasetError
 from .evaluation import Report, per_class_scores
-from .models import configure_tensorflow, execution_steps, predict_function, steps_per_epoch
+from .models import configure_tensorflow, execution_steps, never_read, predict_function, steps_per_epoch
 from .resample import Resampled
 from .split import Split
 
@@ -507,8 +507,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
 
 def stall_hint(history: dict[str, list[float]]) -> str:
     """Advice when training never got past CTC's start: not one validation (or training) captcha was read right."""
-    read = history.get("val_accuracy") or history.get("accuracy") or []
-    if read and max(read) == 0:
+    if never_read(history):
         return (
             "The sequence model never read a validation captcha right: its training did not get past CTC's start, "
             "where it outputs only blanks. More epochs or another seed usually get it past that; on small sets it "

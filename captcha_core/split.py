@@ -28,8 +28,13 @@ class Split:
         return out
 
 
-def holdout(labels: np.ndarray, groups: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out about `share` of the rows, stratified by label, never splitting a group."""
+def holdout(
+    labels: np.ndarray, groups: np.ndarray, share: float, seed: int, purpose: str = "testing"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out about `share` of the rows, stratified by label, never splitting a group.
+
+    purpose: what the held-out rows are for, named when there are too few groups to hold any out.
+    """
     rows = np.arange(len(labels))
     if share <= 0:
         return rows, rows[:0]
@@ -43,8 +48,8 @@ def holdout(labels: np.ndarray, groups: np.ndarray, share: float, seed: int) -> 
     captchas = len(np.unique(groups))
     if captchas < folds:
         raise DatasetError(
-            f"only {captchas} captcha{'s' if captchas != 1 else ''} with cut letters: holding out {share:.0%} of them "
-            f"for testing needs at least {folds}"
+            f"only {captchas} captcha{'s' if captchas != 1 else ''} with cut letters left to split: holding out "
+            f"{share:.0%} of them for {purpose} needs at least {folds}"
         )
     with warnings.catch_warnings():
         # Rare classes cannot sit in every fold; sklearn warns, and the split is still the best available.
@@ -58,7 +63,9 @@ def split_dataset(dataset: Dataset, config: Config = DEFAULT) -> Split:
     """Split the letters into train, validation and test before any resampling."""
     letters = dataset.letters
     rest, test = holdout(letters.labels, letters.groups, config.test_size, config.seed)
-    train_rel, val_rel = holdout(letters.labels[rest], letters.groups[rest], config.val_size, config.seed + 1)
+    train_rel, val_rel = holdout(
+        letters.labels[rest], letters.groups[rest], config.val_size, config.seed + 1, purpose="validation"
+    )
     train, val = rest[train_rel], rest[val_rel]
     test_captchas = np.zeros(0, np.int64)
     if dataset.is_captchas:

@@ -9,7 +9,7 @@ from captcha_core.choice import training_yield
 from captcha_core.config import DEFAULT, Config
 from captcha_core.data import Dataset, DatasetError, check_trainable
 from captcha_core.preview import (
-    class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_aspect, tile, training_balance,
+    class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_size, tile, training_balance,
 )
 
 from . import graphs
@@ -41,19 +41,23 @@ def gallery(fingerprint: str, _dataset: Dataset) -> list[tuple[str, int, np.ndar
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def boxed_captchas(fingerprint: str, which: tuple[int, ...], _dataset: Dataset) -> list[tuple[np.ndarray, str]]:
-    """The chosen captchas with their cut boxes drawn on, each with a caption, all of one shape so they line up."""
+    """The chosen captchas with their cut boxes drawn on, each with a caption, all of one size so they line up.
+
+    One whole-number enlargement for all, from the widest, so that all are shown pixel for pixel (show_captchas).
+    """
+    images = [_dataset.images[index] for index in which]
+    scale = crisp_scale(max((image.shape[1] for image in images), default=1), CAPTCHA_WIDTH)
     pictures, captions = [], []
-    for index in which:
-        image = _dataset.images[index]
+    for index, image in zip(which, images):
         ok = bool(_dataset.segment_ok[index])
         clean = _dataset.clean_cut is None or bool(_dataset.clean_cut[index])
-        scale = crisp_scale(image.shape[1], CAPTCHA_WIDTH)
         pictures.append(draw_boxes(image, _dataset.boxes[index], ok, clean, scale=scale))
         found = len(_dataset.boxes[index])
         text = _dataset.texts[index]
         captions.append(f"{text} ✓" if ok and clean else f"{text}: cut by count" if ok else f"{text}: found {found} of {len(text)}")
-    aspect = max((p.shape[1] / p.shape[0] for p in pictures), default=1.0)
-    return [(pad_to_aspect(picture, aspect), caption) for picture, caption in zip(pictures, captions)]
+    height = max((p.shape[0] for p in pictures), default=0)
+    width = max((p.shape[1] for p in pictures), default=0)
+    return [(pad_to_size(picture, height, width), caption) for picture, caption in zip(pictures, captions)]
 
 
 @st.cache_data(max_entries=8, show_spinner="Splitting into train, validation and test...")
@@ -166,9 +170,10 @@ def preview_rows(n: int) -> tuple[int, ...]:
 
 
 def show_captchas(items: list[tuple[np.ndarray, str]]) -> None:
-    """A flowing row of captcha pictures with captions."""
+    """A flowing row of captcha pictures with captions, pixel for pixel unless wider than CAPTCHA_WIDTH."""
     if items:
-        st.image([image for image, _ in items], caption=[caption for _, caption in items], width=CAPTCHA_WIDTH)
+        width = min(items[0][0].shape[1], CAPTCHA_WIDTH)  # boxed_captchas made them all one size
+        st.image([image for image, _ in items], caption=[caption for _, caption in items], width=width)
 
 
 def balance_section(dataset: Dataset, config: Config) -> None:

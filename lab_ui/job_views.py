@@ -9,6 +9,7 @@ import streamlit as st
 from captcha_core.config import Config
 from captcha_core.data import Dataset, DatasetError, check_trainable
 from captcha_core.imageio import InputRejected
+from captcha_core.models import never_read
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
 
 from . import cache, jobs, state
@@ -160,9 +161,8 @@ CTC_START_TEXT = (
 
 
 def reads_nothing_yet(snap: jobs.JobState) -> bool:
-    """True while a sequence model has finished epochs but has read no validation captcha right."""
-    read = snap.history.get("val_accuracy") or []
-    return snap.model_kind == "sequence" and bool(read) and max(read) == 0
+    """True while a sequence model has finished epochs but has read no captcha right."""
+    return snap.model_kind == "sequence" and never_read(snap.history)
 
 
 def render_done(snap: jobs.JobState) -> None:
@@ -231,21 +231,22 @@ def registry_frame(entries) -> pd.DataFrame:
     return frame
 
 
+def accuracy_column(name: str, width: str | None = None):
+    """A 0-100% bar for one of the registry's accuracies."""
+    return st.column_config.ProgressColumn(name, format="percent", min_value=0.0, max_value=1.0, width=width)
+
+
+ACCURACIES = ("letter acc", "captcha acc")
 REGISTRY_COLUMNS = {
-    "letter acc": st.column_config.ProgressColumn("letter acc", format="percent", min_value=0.0, max_value=1.0),
-    "captcha acc": st.column_config.ProgressColumn("captcha acc", format="percent", min_value=0.0, max_value=1.0),
+    **{column: accuracy_column(column) for column in ACCURACIES},
     "epochs": st.column_config.NumberColumn("epochs", format="%d"),
     "data": st.column_config.TextColumn("data", width="medium"),  # "large" pushed "created" out of sight
 }
 
 
-COMPACT_COLUMNS = ["name", "kind", "letter acc", "captcha acc"]
+COMPACT_COLUMNS = ["name", "kind", *ACCURACIES]
 # Home shows the registry in half the page: medium progress bars pushed "captcha acc" out of sight.
-COMPACT_CONFIG = {
-    **REGISTRY_COLUMNS,
-    **{column: st.column_config.ProgressColumn(column, format="percent", min_value=0.0, max_value=1.0, width="small")
-       for column in ("letter acc", "captcha acc")},
-}
+COMPACT_CONFIG = {**REGISTRY_COLUMNS, **{column: accuracy_column(column, "small") for column in ACCURACIES}}
 
 
 NO_MODELS = "No trained models yet. Train one here, or use Quick start on the Home page."

@@ -8,6 +8,7 @@ import streamlit as st
 
 from captcha_core.imageio import InputRejected
 from captcha_core.persistence import ModelDamaged
+from captcha_core.preview import enlarge
 
 from . import cache, jobs, state
 
@@ -87,7 +88,7 @@ def chosen_predictor(key: str):
 
 def zoom(image: np.ndarray, factor: int = PIXEL_ZOOM) -> np.ndarray:
     """Enlarge with square pixels, so the browser does not blur small letters."""
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+    return enlarge(image, factor)
 
 
 def colored_text(letters: list[str], colors: list[str], size_rem: float) -> None:

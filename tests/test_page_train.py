@@ -184,3 +184,25 @@ def test_progress_words_skip_a_step_count_keras_has_not_reported_and_explain_ctc
     stuck.history["val_accuracy"].append(0.05)
     assert not reads_nothing_yet(stuck)
     assert not reads_nothing_yet(jobs.JobState(status=jobs.RUNNING, model_kind="cnn", history={"val_accuracy": [0.0]}))
+
+
+def test_a_session_that_watched_a_training_sees_its_outcome_though_it_did_not_start_it(workspace, monkeypatch):
+    release = threading.Event()
+
+    def waiting_train(self, job_id, dataset, config, cancel):
+        self._update(job_id, phase="training", epoch=1, epochs=1, step=1, steps=2, fraction=0.5)
+        release.wait(TRAIN_TIMEOUT)
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(jobs.TrainJob, "_train", waiting_train)
+    starter, watcher = train_page(), train_page()
+    starter.button(key="train_start").click().run()
+    while jobs.get_job().snapshot().phase != "training":
+        time.sleep(0.05)
+    watcher.run()
+    assert watcher.get("progress"), "the running job is shown to every session"
+    release.set()
+    assert jobs.get_job().wait(TRAIN_TIMEOUT)
+    watcher.run()
+    assert any("stopped by the test" in e.value for e in watcher.error)
+    assert not [e for e in train_page().error if "stopped by the test" in e.value]  # a tab opened afterwards

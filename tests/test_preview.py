@@ -6,7 +6,7 @@ import pytest
 
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
 from captcha_core.preview import (
-    BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_aspect, tile,
+    BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_size, tile,
     training_balance,
 )
 
@@ -64,7 +64,8 @@ def test_model_zip_holds_model_labels_and_metadata(tiny_model_dir, tmp_path):
 def test_small_captchas_are_enlarged_by_whole_pixels_with_boxes_that_stay_thin():
     gray = np.full((24, 72), 255, np.uint8)
     gray[5:15, 10:20] = 0
-    assert crisp_scale(72, 220) == 3 and crisp_scale(400, 220) == 1
+    # Never larger than the room it is shown in: 150 px shown in 420 px is doubled, not tripled to 450.
+    assert crisp_scale(72, 220) == 3 and crisp_scale(150, 420) == 2 and crisp_scale(400, 220) == 1
     big = draw_boxes(gray, [(10, 5, 10, 10)], ok=True, scale=3)
     assert big.shape == (72, 216, 3)
     # Ink repeated pixel for pixel (no grey smoothing), the box one pixel wide at the scaled corner.
@@ -72,10 +73,12 @@ def test_small_captchas_are_enlarged_by_whole_pixels_with_boxes_that_stay_thin()
     assert tuple(big[15, 30]) == BOX_OK and tuple(big[16, 31]) == (0, 0, 0)
 
 
-def test_pictures_of_different_shapes_are_padded_with_their_paper_to_one_aspect():
+def test_pictures_of_different_sizes_are_padded_with_their_paper_to_one_size():
     wide = np.full((10, 40, 3), 200, np.uint8)
     tall = np.full((20, 30, 3), 230, np.uint8)
     tall[5:15, 10:20] = 0  # ink in the middle, paper around it
-    padded = [pad_to_aspect(p, 4.0) for p in (wide, tall)]
-    assert padded[0].shape == (10, 40, 3) and padded[1].shape == (20, 80, 3)
-    assert (padded[1][:, :25] == 230).all() and (padded[1][5:15, 35:45] == 0).all()
+    padded = [pad_to_size(p, 20, 40) for p in (wide, tall)]
+    assert [p.shape for p in padded] == [(20, 40, 3), (20, 40, 3)]
+    assert (padded[0][:5] == 200).all() and (padded[1][:, :5] == 230).all() and (padded[1][5:15, 15:25] == 0).all()
+    gray = np.full((4, 6), 180, np.uint8)  # grayscale pictures have a paper level, not a colour
+    assert (pad_to_size(gray, 6, 6) == 180).all()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from captcha_core.resample import resample
-from captcha_core.data import DatasetError
+from captcha_core.data import DatasetError, generate_dataset
 from captcha_core.split import holdout, split_dataset
 
 
@@ -81,5 +81,9 @@ def test_unknown_strategy_is_refused():
 def test_too_few_captchas_to_hold_out_a_test_share_is_a_clear_dataset_error(tiny_config):
     labels = np.array(list("abcdabcdabcd"))
     groups = np.repeat(np.arange(3), 4)  # three captchas of four letters
-    with pytest.raises(DatasetError, match="only 3 captchas with cut letters"):
+    with pytest.raises(DatasetError, match="only 3 captchas with cut letters left to split: .* for testing"):
         holdout(labels, groups, tiny_config.test_size, tiny_config.seed)
+    # Enough captchas for the test share, too few left for the validation share: the message says which.
+    eight = generate_dataset(tiny_config.with_(generate_count=8, difficulty="easy"))
+    with pytest.raises(DatasetError, match=r"only \d+ captchas with cut letters left to split: .* for validation"):
+        split_dataset(eight, tiny_config)

@@ -115,8 +115,8 @@ def folder_controls(spec: dict) -> None:
     if not path:
         st.error("Type the path of a folder first.", icon=":material/error:")
         return
-    if Path(path).is_file():
-        st.error(f"{path} is a file, not a folder. Name the folder that holds the captchas, or upload a .zip.",
+    if Path(path).is_file() and Path(path).suffix.lower() != ".zip":  # a zip on the server reads like a folder
+        st.error(f"{path} is a file, not a folder. Name the folder (or .zip) that holds the captchas.",
                  icon=":material/error:")
         return
     try:

@@ -58,16 +58,16 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
     """A captcha with its boxes, the text read in big letters (against the truth if known), and each cut letter."""
     colors = [look.box_color_hex(i) for i in range(len(reading.boxes))]
     left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
-    scale = crisp_scale(image.shape[1], CAPTCHA_WIDTH)
-    left.image(look.draw_boxes(image, reading.boxes, list(reading.text), scale=scale), width=CAPTCHA_WIDTH)
+    boxed = look.draw_boxes(image, reading.boxes, list(reading.text), scale=crisp_scale(image.shape[1], CAPTCHA_WIDTH))
+    left.image(boxed, width=min(boxed.shape[1], CAPTCHA_WIDTH))  # pixel for pixel, unless wider than the room
     with right:
         if truth is not None:
             st.markdown("Truth")
             views.colored_text(list(truth), [INK] * len(truth), BIG_TEXT_REM)
         st.markdown("The model reads")
-        views.colored_text(list(reading.text) or ["?"], reading_marks(reading, colors, truth) or [BAD_RED], BIG_TEXT_REM)
-        st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}. "
-                   f"{marks_legend(colors, truth)}")
+        marks, legend = reading_marks(reading, colors, truth)
+        views.colored_text(list(reading.text) or ["?"], marks, BIG_TEXT_REM)
+        st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}. {legend}")
         if reading.text and not len(reading.crops):
             st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences), width="stretch")
             st.caption("Read whole, without cutting: each bar is the model's peak probability for that character.")
@@ -78,20 +78,17 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
     letter_strip(reading, colors, key)
 
 
-def reading_marks(reading, colors: list[str], truth: str | None) -> list[str]:
-    """A color per character read: right or wrong against a known truth, else its box's color, else how sure it is."""
+def reading_marks(reading, colors: list[str], truth: str | None) -> tuple[list[str], str]:
+    """A color per character read, and what the colors mean: right or wrong against a known truth, else its
+    box's color, else how sure the model is."""
+    if not reading.text:
+        return [BAD_RED], ""  # a lone red "?": nothing read, nothing to explain
     if truth is not None:
-        return right_or_wrong(reading.text, truth)
-    return colors or [confidence_color(c) for c in reading.confidences]
-
-
-def marks_legend(colors: list[str], truth: str | None) -> str:
-    """What the colours of the reading mean, which differ with what is known (see reading_marks)."""
-    if truth is not None:
-        return "Green: read right; red: read wrong."
+        return right_or_wrong(reading.text, truth), "Green: read right; red: read wrong."
     if colors:
-        return "Each character has the colour of its box."
-    return f"Green: the model is at least {SURE_ENOUGH:.0%} sure of that character; red: less sure."
+        return colors, "Each character has the colour of its box."
+    return ([confidence_color(c) for c in reading.confidences],
+            f"Green: the model is at least {SURE_ENOUGH:.0%} sure of that character; red: less sure.")
 
 
 def right_or_wrong(read: str, truth: str) -> list[str]:
