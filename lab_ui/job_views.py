@@ -123,7 +123,9 @@ def progress_text(snap: jobs.JobState) -> str:
     if snap.status == jobs.STOPPING:
         return "Stopping after the current batch..."
     if snap.phase in ("training", "validating") and snap.steps:
-        eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
+        # The sequence model's epochs are a limit it usually stops short of, so its time left is a limit too.
+        bound = "up to" if snap.model_kind == "sequence" else "about"
+        eta = f" · {bound} {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
         # Keras reports batches once per graph call, which may hold a whole small epoch: no "step 0/30" then.
         stepping = f"step {snap.step}/{snap.steps}" if snap.step else "training"
         where = "checking the validation split" if snap.phase == "validating" else stepping

@@ -179,6 +179,10 @@ def test_progress_words_skip_a_step_count_keras_has_not_reported_and_explain_ctc
     assert progress_text(running) == "Epoch 3/10 · training"
     running.step = 12
     assert progress_text(running) == "Epoch 3/10 · step 12/30"
+    running.eta_seconds = 200
+    assert progress_text(running) == "Epoch 3/10 · step 12/30 · about 3 min 20 s left"
+    running.model_kind = "sequence"  # it stops when its falling rate ends, usually well before its epoch limit
+    assert progress_text(running) == "Epoch 3/10 · step 12/30 · up to 3 min 20 s left"
     stuck = jobs.JobState(status=jobs.RUNNING, model_kind="sequence", history={"val_accuracy": [0.0, 0.0]})
     assert reads_nothing_yet(stuck)
     stuck.history["val_accuracy"].append(0.05)
