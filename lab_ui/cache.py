@@ -12,22 +12,41 @@ from captcha_core.persistence import file_version, list_models, MODEL_FILES
 from .workspace import models_dir
 
 
-@st.cache_data(show_spinner="Generating captchas...", max_entries=8)
+# Loading cuts every captcha into letters: seconds for thousands. The spinners count the seconds, so a long load
+# looks busy rather than stuck; on a cache hit they never appear (Streamlit waits half a second to show them).
+
+
 def generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int) -> Dataset:
     """The built-in generator's dataset for these settings."""
+    with st.spinner(f"Drawing {count:,} {difficulty} captchas and cutting them into letters...", show_time=True):
+        return _generated_dataset(difficulty, count, length, alphabet, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int) -> Dataset:
     config = DEFAULT.with_(difficulty=difficulty, generate_count=count, captcha_length=length, alphabet=alphabet, seed=seed)
     return generate_dataset(config)
 
 
-@st.cache_data(show_spinner="Reading the zip...", max_entries=4)
 def zip_dataset(data: bytes, name: str) -> Dataset:
     """A dataset read from uploaded zip bytes, in memory."""
+    with st.spinner(f"Reading {name} and cutting its captchas into letters...", show_time=True):
+        return _zip_dataset(data, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _zip_dataset(data: bytes, name: str) -> Dataset:
     return load_zip_bytes(data, name, DEFAULT)
 
 
-@st.cache_data(show_spinner="Reading the folder...", max_entries=4)
 def folder_dataset(path: str) -> Dataset:
     """A dataset read from a folder on the server."""
+    with st.spinner(f"Reading {path} and cutting its captchas into letters...", show_time=True):
+        return _folder_dataset(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _folder_dataset(path: str) -> Dataset:
     return load_path(path, DEFAULT)
 
 
