@@ -170,6 +170,8 @@ def draw_tab() -> None:
 
     left, right = st.columns([1, 2], gap="large")
     with left:
+        # On hover the canvas shows its toolbar just above itself; without this room it covered the tab names.
+        st.space("medium")
         result = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#000000", background_color="#ffffff",
                            width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw",
                            return_image_data=True, key="draw_canvas")
@@ -178,7 +180,7 @@ def draw_tab() -> None:
     with right:
         if gray is None or not look.has_ink(gray):
             st.info("Draw one letter in the box, as big as the box: the model reads it as you draw. "
-                    "To start again, point at the box and click the bin icon that appears.", icon=":material/draw:")
+                    "To start again, point at the box and click the bin icon that appears above it.", icon=":material/draw:")
             return
         reading = predictor.read_letters([gray])[0]
         letters_seen[f"your drawing ({reading.label})"] = reading.image
