@@ -20,6 +20,8 @@ BOX_OK = (40, 160, 70)
 BOX_FAILED = (220, 50, 50)
 BOX_FORCED = (225, 135, 0)  # the right count, but only after a forced split or merge: a guess
 BOX_THICKNESS = 1
+# Enlarged captchas get thicker boxes, so they read from a distance, but not so thick that they hide thin letters.
+BOX_GROWTH_LIMIT = 2
 # White gap between tiled letters, so neighbouring crops do not read as one word.
 TILE_GAP = 4
 
@@ -56,12 +58,12 @@ def draw_boxes(
     """An RGB copy of a captcha with its cut boxes drawn on: green for a clean cut, amber when the count was
     only reached by forcing cuts or merges, red when the cut failed.
 
-    scale: a whole-number enlargement (see enlarge), drawn before the boxes so they stay one pixel thin.
+    scale: a whole-number enlargement (see enlarge); the boxes thicken with it, up to BOX_GROWTH_LIMIT times.
     """
     rgb = cv2.cvtColor(np.ascontiguousarray(enlarge(gray, scale)), cv2.COLOR_GRAY2RGB)
     colour = BOX_FAILED if not ok else BOX_OK if clean else BOX_FORCED
     for x, y, w, h in scale_boxes(boxes, scale):
-        cv2.rectangle(rgb, (x, y), (x + w - 1, y + h - 1), colour, BOX_THICKNESS)
+        cv2.rectangle(rgb, (x, y), (x + w - 1, y + h - 1), colour, BOX_THICKNESS * min(max(scale, 1), BOX_GROWTH_LIMIT))
     return rgb
 
 

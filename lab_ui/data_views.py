@@ -9,7 +9,7 @@ from captcha_core.choice import training_yield
 from captcha_core.config import DEFAULT, Config
 from captcha_core.data import Dataset, DatasetError, check_trainable
 from captcha_core.preview import (
-    class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_size, tile, training_balance,
+    class_samples, draw_boxes, failed_captchas, pad_to_size, tile, training_balance,
 )
 
 from . import graphs
@@ -19,7 +19,8 @@ GALLERY_PER_CLASS = 5
 GALLERY_COLUMNS = 3
 PREVIEW_CAPTCHAS = 8
 FAILED_SHOWN = 12
-CAPTCHA_WIDTH = 220
+# A captcha of the preview: large enough to judge its boxes from the back of a classroom, three to a row at 1280 px.
+CAPTCHA_WIDTH = 260
 SKIPPED_SHOWN = 200
 # The split counts letters, except its test captchas: the labels say which.
 SIZE_LABELS = {"train": "Train letters", "validation": "Validation letters", "test": "Test letters",
@@ -43,10 +44,12 @@ def gallery(fingerprint: str, _dataset: Dataset) -> list[tuple[str, int, np.ndar
 def boxed_captchas(fingerprint: str, which: tuple[int, ...], _dataset: Dataset) -> list[tuple[np.ndarray, str]]:
     """The chosen captchas with their cut boxes drawn on, each with a caption, all of one size so they line up.
 
-    One whole-number enlargement for all, from the widest, so that all are shown pixel for pixel (show_captchas).
+    One whole-number enlargement for all, from the widest, that takes them at least to the width they are shown
+    at: enlarged with square pixels here, a browser only ever shrinks them a little, which keeps edges sharp.
     """
     images = [_dataset.images[index] for index in which]
-    scale = crisp_scale(max((image.shape[1] for image in images), default=1), CAPTCHA_WIDTH)
+    widest = max((image.shape[1] for image in images), default=1)
+    scale = -(-CAPTCHA_WIDTH // widest)  # rounded up
     pictures, captions = [], []
     for index, image in zip(which, images):
         ok = bool(_dataset.segment_ok[index])
@@ -170,10 +173,9 @@ def preview_rows(n: int) -> tuple[int, ...]:
 
 
 def show_captchas(items: list[tuple[np.ndarray, str]]) -> None:
-    """A flowing row of captcha pictures with captions, pixel for pixel unless wider than CAPTCHA_WIDTH."""
+    """A flowing row of captcha pictures with captions, all shown CAPTCHA_WIDTH wide."""
     if items:
-        width = min(items[0][0].shape[1], CAPTCHA_WIDTH)  # boxed_captchas made them all one size
-        st.image([image for image, _ in items], caption=[caption for _, caption in items], width=width)
+        st.image([image for image, _ in items], caption=[caption for _, caption in items], width=CAPTCHA_WIDTH)
 
 
 def balance_section(dataset: Dataset, config: Config) -> None:
@@ -181,9 +183,9 @@ def balance_section(dataset: Dataset, config: Config) -> None:
     split = split_of(dataset.fingerprint(), config.seed, dataset)
     balance = training_balance(dataset, config, split=split)
     sizes = balance.sizes
-    cells = st.columns(len(sizes))
-    for cell, (name, size) in zip(cells, sizes.items()):
-        cell.metric(SIZE_LABELS.get(name, name.capitalize()), f"{size:,}")
+    with st.container(horizontal=True, gap="medium"):  # wraps like the figures at the top, rather than cut labels
+        for name, size in sizes.items():
+            st.metric(SIZE_LABELS.get(name, name.capitalize()), f"{size:,}", width="content")
     before, after = balance.resampled.before, balance.resampled.after
     y_max = max([*before.values(), *after.values(), 1])
     left, right = st.columns(2)

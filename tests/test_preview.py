@@ -61,16 +61,20 @@ def test_model_zip_holds_model_labels_and_metadata(tiny_model_dir, tmp_path):
         model_zip_bytes(tmp_path)
 
 
-def test_small_captchas_are_enlarged_by_whole_pixels_with_boxes_that_stay_thin():
+def test_small_captchas_are_enlarged_by_whole_pixels_with_their_boxes():
     gray = np.full((24, 72), 255, np.uint8)
     gray[5:15, 10:20] = 0
     # Never larger than the room it is shown in: 150 px shown in 420 px is doubled, not tripled to 450.
     assert crisp_scale(72, 220) == 3 and crisp_scale(150, 420) == 2 and crisp_scale(400, 220) == 1
     big = draw_boxes(gray, [(10, 5, 10, 10)], ok=True, scale=3)
     assert big.shape == (72, 216, 3)
-    # Ink repeated pixel for pixel (no grey smoothing), the box one pixel wide at the scaled corner.
+    # Ink repeated pixel for pixel (no grey smoothing); the box at the scaled corner, thicker but not as thick
+    # as the scale, so the enlarged ink inside it shows.
     assert set(np.unique(big[..., 0])) <= {0, 255, BOX_OK[0]}
-    assert tuple(big[15, 30]) == BOX_OK and tuple(big[16, 31]) == (0, 0, 0)
+    assert tuple(big[15, 30]) == BOX_OK and tuple(big[20, 33]) == (0, 0, 0)
+    huge = draw_boxes(gray, [(10, 5, 10, 10)], ok=True, scale=4)
+    edge = int((huge[30, 30:50] == BOX_OK).all(axis=1).sum())  # the box's left side, across one row
+    assert 1 < edge < 4
 
 
 def test_pictures_of_different_sizes_are_padded_with_their_paper_to_one_size():

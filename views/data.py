@@ -108,7 +108,7 @@ def zip_controls(spec: dict) -> None:
 def folder_controls(spec: dict) -> None:
     """A folder path on the server, loaded when the button is pressed."""
     default = (spec if spec["kind"] == "folder" else state.last_spec("folder") or {}).get("path", "")
-    path_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    path_col, button_col = st.columns([3, 1], vertical_alignment="bottom")  # room for "Load folder" at 1000 px
     path = path_col.text_input("Folder on the server", value=default, key="data_folder", placeholder="/data/captchas").strip()
     if not button_col.button("Load folder", icon=":material/folder_open:", key="load_folder"):
         return
@@ -130,7 +130,7 @@ def folder_controls(spec: dict) -> None:
 def resampling_controls() -> None:
     """Resampling options, shared with the Train page."""
     options = state.training_options()
-    left, right, _ = st.columns([2, 1, 2])
+    left, right = st.columns([3, 2])  # [2, 1, 2] cut off "None" at 1000 px
     strategy = left.segmented_control(
         "Resampling of the training split", STRATEGIES, default=options["resample"], required=True, key="data_resample",
         format_func=str.capitalize, help=" · ".join(f"{k}: {v}" for k, v in STRATEGY_HELP.items()),

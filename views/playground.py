@@ -36,8 +36,8 @@ st.caption("Show the model a captcha, a letter or your own handwriting, and see 
 
 _, predictor = views.chosen_predictor("playground_model")
 # A model can only answer with the characters it learnt: a "3" shown to a letters-only model comes back a letter.
-st.caption(f"This model knows {len(predictor.labels)} characters: `{' '.join(predictor.labels)}`. It answers with one "
-           "of them, whatever it is shown.")
+st.markdown(f"This model knows {len(predictor.labels)} characters: `{' '.join(predictor.labels)}`. It answers with one "
+            "of them, whatever it is shown.")
 
 # Every letter shown on this page, so "Look inside" can pick any of them.
 letters_seen: dict[str, object] = {}
