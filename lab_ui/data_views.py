@@ -13,6 +13,7 @@ from captcha_core.preview import (
 )
 
 from . import graphs
+from .model_views import MISSING, percent
 
 # Picture sizes: enough letters to see the variety of a class, captchas shown large enough to judge the boxes.
 GALLERY_PER_CLASS = 5
@@ -87,18 +88,18 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
     counts = dataset.letters.class_counts()
     # A wrapping row of figures as wide as their contents: fixed columns cut "2,400" to "2,…" in a narrow window.
     with st.container(horizontal=True, gap="medium"):
-        st.metric("Captchas", f"{len(dataset.texts):,}" if dataset.is_captchas else "—", width="content")
+        st.metric("Captchas", f"{len(dataset.texts):,}" if dataset.is_captchas else MISSING, width="content")
         st.metric("Letters", f"{len(dataset.letters):,}", width="content")
         st.metric("Classes", len(counts), width="content")
         st.metric(
             "Segmentation yield",
-            percent(dataset.segmentation_yield),
+            percent(dataset.segmentation_yield, decimals=0),
             help="Share of captchas cut into exactly as many pieces as their label has characters, forced cuts included.",
             width="content",
         )
         st.metric(
             "Clean cuts",
-            percent(dataset.clean_cut_share),
+            percent(dataset.clean_cut_share, decimals=0),
             help="Share of captchas whose ink fell into as many pieces as their label has characters with no forced "
             f"split or merge. Below {DEFAULT.auto_yield_threshold:.0%}, the auto model reads whole captchas instead.",
             width="content",
@@ -117,11 +118,6 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
         check_trainable(dataset)
     except DatasetError as exc:
         st.warning(f"This data cannot train a model yet: {exc}", icon=":material/warning:")
-
-
-def percent(share: float | None) -> str:
-    """A share as a whole percent, or a dash for letter data."""
-    return "—" if share is None else f"{share:.0%}"
 
 
 def skipped_report(dataset: Dataset) -> None:

@@ -14,6 +14,7 @@ from . import cache, jobs, state
 
 HOME_PAGE = "views/home.py"
 TRAIN_PAGE = "views/train.py"
+MISSING = "–"  # a figure the data or the model does not have
 # Letters are 60 px; shown 2x with square pixels they read clearly without blurring.
 PIXEL_ZOOM = 2
 
@@ -102,9 +103,9 @@ def colored_text(letters: list[str], colors: list[str], size_rem: float) -> None
     )
 
 
-def percent(value) -> str:
-    """A share as a whole percent, or a dash when it is missing."""
-    return f"{value:.1%}" if isinstance(value, (int, float)) else "–"
+def percent(value, decimals: int = 1) -> str:
+    """A share as a percent with `decimals` places, or a dash when it is missing (letter data has no yields)."""
+    return f"{value:.{decimals}%}" if isinstance(value, (int, float)) else MISSING
 
 
 def plural(count: int, noun: str) -> str:

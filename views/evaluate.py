@@ -48,8 +48,8 @@ def headline() -> None:
     cols[1].metric("Whole-captcha accuracy", views.percent(metrics.get("captcha_accuracy")),
                    help="Each test captcha is read as the Playground and `solve` read it, and counts only if every letter is right; captchas the cutter failed on count as wrong.")
     cols[2].metric("Test characters" if meta.get("model_kind") == "sequence" else "Test letters",
-                   metrics.get("n_test_letters", "–"))
-    cols[3].metric("Test captchas", metrics.get("n_test_captchas") or "–")
+                   metrics.get("n_test_letters", views.MISSING))
+    cols[3].metric("Test captchas", metrics.get("n_test_captchas") or views.MISSING)
     if meta.get("protocol") == "leaky-seed":
         st.warning("This model was trained with the seed's leaky protocol: copies of test letters were in its "
                    "training data, so these numbers are inflated. See the comparison at the bottom.",
