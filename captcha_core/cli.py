@@ -52,7 +52,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_extract(args) -> int:
-    dataset = load_path(args.captchas, DEFAULT)
+    dataset = load_path(args.captchas, DEFAULT, report=LoadPrinter())
     if not dataset.is_captchas:
         raise UsageError(f"{args.captchas} holds letter folders already; extract takes captchas")
     out = Path(args.out)
@@ -128,11 +128,25 @@ class ProgressPrinter:
             print(line, file=self.stream, flush=True)
 
 
+class LoadPrinter:
+    """Loading progress on stderr: a count redrawn in place on a terminal, a line per stage otherwise."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.tty:
+            print(f"\r{stage}: {done:,} of {total:,}", end="\n" if done == total else "", file=self.stream, flush=True)
+        elif done == 0 and total:
+            print(f"{stage}: {total:,}...", file=self.stream, flush=True)
+
+
 def load_training_data(args, config: Config):
     """The dataset named by --data, or the built-in generator's when none is named."""
     if args.data in (None, "builtin"):
-        return generate_dataset(config)
-    return load_path(args.data, config)
+        return generate_dataset(config, report=LoadPrinter())
+    return load_path(args.data, config, report=LoadPrinter())
 
 
 def cmd_train(args) -> int:
@@ -176,7 +190,7 @@ def cmd_evaluate(args) -> int:
     loaded = load_model(args.model)
     letter_size = int(loaded.metadata.get("letter_size", DEFAULT.letter_size))
     config = DEFAULT.with_(letter_size=letter_size)
-    dataset = load_path(args.data, config)
+    dataset = load_path(args.data, config, report=LoadPrinter())
     for name, why in dataset.skipped:
         say(reject_line(name, why))
     describe_dataset(dataset)

@@ -13,6 +13,7 @@ from .archive import read_zip
 from .config import DEFAULT, Config
 from .generator import generate_captchas
 from .imageio import IMAGE_SUFFIXES, InputRejected, decode_image
+from .progress import CUTTING, DECODING, SIZING, ProgressReport, reporting
 from .segmentation import normalize_letter, segment_captcha
 
 
@@ -102,11 +103,12 @@ def from_captchas(
     config: Config = DEFAULT,
     skipped: list[tuple[str, str]] | None = None,
     source: str = "",
+    report: ProgressReport | None = None,
 ) -> Dataset:
     """Segment labelled captchas into letters, keeping the captcha index of every letter."""
     names = names or [f"{i:05d}_{text}" for i, (text, _) in enumerate(items)]
     crops, labels, groups, ok, clean, boxes = [], [], [], [], [], []
-    for index, (text, image) in enumerate(items):
+    for index, (text, image) in enumerate(reporting(items, CUTTING, report)):
         seg = segment_captcha(image, expected=len(text), config=config)
         ok.append(seg.ok)
         clean.append(seg.pieces_found == len(text))
@@ -141,10 +143,12 @@ def from_letters(
     config: Config = DEFAULT,
     skipped: list[tuple[str, str]] | None = None,
     source: str = "",
+    report: ProgressReport | None = None,
 ) -> Dataset:
     """Normalize single-letter images; each letter is its own group."""
     size = config.letter_size
-    images = np.stack([normalize_letter(im, size) for _, im in items]) if items else np.zeros((0, size, size), np.uint8)
+    scaled = [normalize_letter(im, size) for _, im in reporting(items, SIZING, report)]
+    images = np.stack(scaled) if scaled else np.zeros((0, size, size), np.uint8)
     letters = LetterSet(images, np.array([label for label, _ in items], dtype=str), np.arange(len(items)))
     return Dataset(
         kind="letters",
@@ -155,17 +159,18 @@ def from_letters(
     )
 
 
-def generate_dataset(config: Config = DEFAULT, count: int | None = None) -> Dataset:
-    """Build the built-in synthetic dataset described by the configuration."""
+def generate_dataset(config: Config = DEFAULT, count: int | None = None, report: ProgressReport | None = None) -> Dataset:
+    """Build the built-in synthetic dataset described by the configuration (report: see captcha_core.progress)."""
     items = generate_captchas(
         count or config.generate_count,
         length=config.captcha_length,
         alphabet=config.alphabet,
         difficulty=config.difficulty,
         seed=config.seed,
+        report=report,
     )
     source = f"generated: {len(items)} {config.difficulty} captchas, seed {config.seed}"
-    dataset = from_captchas(items, config=config, source=source)
+    dataset = from_captchas(items, config=config, source=source, report=report)
     dataset.generator = {"difficulty": config.difficulty, "count": len(items), "length": config.captcha_length,
                          "alphabet": config.alphabet, "seed": config.seed}
     return dataset
@@ -174,27 +179,30 @@ def generate_dataset(config: Config = DEFAULT, count: int | None = None) -> Data
 # ---------------------------------------------------------------- files, folders and zips
 
 
-def load_path(path: str | os.PathLike, config: Config = DEFAULT) -> Dataset:
-    """Load a folder, a .zip or a single image, telling captchas from letter folders on its own."""
+def load_path(path: str | os.PathLike, config: Config = DEFAULT, report: ProgressReport | None = None) -> Dataset:
+    """Load a folder, a .zip or a single image, telling captchas from letter folders on its own.
+
+    report: told how far decoding and cutting have got (see captcha_core.progress).
+    """
     path = Path(path)
     if path.is_symlink():
         raise InputRejected(f"{path}: symbolic links are not followed")
     if path.is_dir():
         files, skipped = read_folder(path, config)
     elif path.is_file() and path.suffix.lower() == ".zip":
-        report = read_zip(path, config.limits)
-        files, skipped = report.entries, list(report.skipped)
+        archive = read_zip(path, config.limits)
+        files, skipped = archive.entries, list(archive.skipped)
     elif path.is_file():
         files, skipped = [(path.name, read_bytes_capped(path, config))], []
     else:
         raise InputRejected(f"{path}: no such file or folder")
-    return load_entries(files, config, skipped=skipped, source=str(path))
+    return load_entries(files, config, skipped=skipped, source=str(path), report=report)
 
 
-def load_zip_bytes(data: bytes, name: str, config: Config = DEFAULT) -> Dataset:
-    """Load an uploaded zip from memory."""
-    report = read_zip(data, config.limits)
-    return load_entries(report.entries, config, skipped=list(report.skipped), source=name)
+def load_zip_bytes(data: bytes, name: str, config: Config = DEFAULT, report: ProgressReport | None = None) -> Dataset:
+    """Load an uploaded zip from memory (report: see captcha_core.progress)."""
+    archive = read_zip(data, config.limits)
+    return load_entries(archive.entries, config, skipped=list(archive.skipped), source=name, report=report)
 
 
 def read_bytes_capped(path: Path, config: Config) -> bytes:
@@ -249,6 +257,7 @@ def load_entries(
     config: Config = DEFAULT,
     skipped: list[tuple[str, str]] | None = None,
     source: str = "",
+    report: ProgressReport | None = None,
 ) -> Dataset:
     """Turn (relative path, bytes) entries into a dataset, deciding between captchas and letter folders."""
     skipped = list(skipped or [])
@@ -272,7 +281,7 @@ def load_entries(
             f"({len(nested)} images in class folders, {len(loose)} at the top); use one layout"
         )
     decoded, names = [], []
-    for p, data in images:
+    for p, data in reporting(images, DECODING, report):
         if p in deeper:
             continue
         try:
@@ -293,7 +302,7 @@ def load_entries(
     if not decoded:
         raise DatasetError(f"{source or 'the data'}: none of the {len(images)} images could be read")
     builder = from_captchas if loose else from_letters
-    return builder(decoded, names=names, config=config, skipped=skipped, source=source)
+    return builder(decoded, names=names, config=config, skipped=skipped, source=source, report=report)
 
 
 def check_trainable(dataset: Dataset) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .config import DEFAULT
+from .progress import DRAWING, ProgressReport, reporting
 
 DIFFICULTIES = ("easy", "medium", "hard", "lined")
 
@@ -64,8 +65,12 @@ def generate_captchas(
     alphabet: str = DEFAULT.alphabet,
     difficulty: str = DEFAULT.difficulty,
     seed: int = DEFAULT.seed,
+    report: ProgressReport | None = None,
 ) -> list[tuple[str, np.ndarray]]:
-    """Make `count` labelled captchas as (text, grayscale uint8 image), the same for the same arguments."""
+    """Make `count` labelled captchas as (text, grayscale uint8 image), the same for the same arguments.
+
+    report: told how many are drawn as it goes (see captcha_core.progress).
+    """
     if difficulty not in STYLES:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
     if length < 1 or not alphabet:
@@ -75,7 +80,7 @@ def generate_captchas(
     weights = class_weights(alphabet)
     chars = list(alphabet)
     out = []
-    for _ in range(count):
+    for _ in reporting(range(count), DRAWING, report):
         text = "".join(rng.choice(chars, size=length, p=weights))
         out.append((text, render_captcha(text, style, rng)))
     return out

@@ -9,45 +9,45 @@ from captcha_core.config import DEFAULT
 from captcha_core.data import Dataset, generate_dataset, load_path, load_zip_bytes
 from captcha_core.persistence import file_version, list_models, MODEL_FILES
 
+from .loading import with_progress
 from .workspace import models_dir
 
 
-# Loading cuts every captcha into letters: seconds for thousands. The spinners count the seconds, so a long load
-# looks busy rather than stuck; on a cache hit they never appear (Streamlit waits half a second to show them).
+# Loading cuts every captcha into letters: seconds for thousands. A load that takes a while shows a bar naming
+# its stage and count (10,000 real captchas take 10 to 30 s); a cache hit shows nothing. `_report` starts with
+# an underscore so that Streamlit leaves it out of the cache key.
 
 
 def generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int) -> Dataset:
     """The built-in generator's dataset for these settings."""
-    with st.spinner(f"Drawing {count:,} {difficulty} captchas and cutting them into letters...", show_time=True):
-        return _generated_dataset(difficulty, count, length, alphabet, seed)
+    title = f"Making {count:,} {difficulty} captchas"
+    return with_progress(title, _generated_dataset, difficulty, count, length, alphabet, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int) -> Dataset:
+def _generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int, _report=None) -> Dataset:
     config = DEFAULT.with_(difficulty=difficulty, generate_count=count, captcha_length=length, alphabet=alphabet, seed=seed)
-    return generate_dataset(config)
+    return generate_dataset(config, report=_report)
 
 
 def zip_dataset(data: bytes, name: str) -> Dataset:
     """A dataset read from uploaded zip bytes, in memory."""
-    with st.spinner(f"Reading {name} and cutting its captchas into letters...", show_time=True):
-        return _zip_dataset(data, name)
+    return with_progress(f"Loading {name}", _zip_dataset, data, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _zip_dataset(data: bytes, name: str) -> Dataset:
-    return load_zip_bytes(data, name, DEFAULT)
+def _zip_dataset(data: bytes, name: str, _report=None) -> Dataset:
+    return load_zip_bytes(data, name, DEFAULT, report=_report)
 
 
 def folder_dataset(path: str) -> Dataset:
     """A dataset read from a folder on the server."""
-    with st.spinner(f"Reading {path} and cutting its captchas into letters...", show_time=True):
-        return _folder_dataset(path)
+    return with_progress(f"Loading {path}", _folder_dataset, path)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _folder_dataset(path: str) -> Dataset:
-    return load_path(path, DEFAULT)
+def _folder_dataset(path: str, _report=None) -> Dataset:
+    return load_path(path, DEFAULT, report=_report)
 
 
 def model_version(name: str) -> str:

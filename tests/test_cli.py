@@ -44,6 +44,10 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     assert 0 < summary["letter_accuracy"] <= 1 and summary["captcha_accuracy"] is not None
     assert set(summary["confusion_matrix"]) == {"labels", "matrix"}
     assert "epoch 2/2" in result.stderr
+    # Loading says what it does before training starts (one line per stage when stderr is not a terminal).
+    n_files = len(list(Path(captcha_folder).glob("*.png")))
+    assert f"reading images: {n_files:,}..." in result.stderr
+    assert result.stderr.index("cutting captchas into letters:") < result.stderr.index("epoch 1/2")
 
     again = run("train", "--data", captcha_folder, "--out", model, "--epochs", 2)
     assert again.returncode == 2 and "already exists" in again.stderr

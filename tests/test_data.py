@@ -111,3 +111,20 @@ def test_fingerprint_is_stable_and_data_dependent():
     b = generate_dataset(DEFAULT.with_(generate_count=10))
     c = generate_dataset(DEFAULT.with_(generate_count=10, seed=1))
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_loading_reports_decoding_then_cutting_with_the_file_count(tmp_path, captchas):
+    for i, (text, image) in enumerate(captchas):
+        (tmp_path / f"{text}_{i}.png").write_bytes(png(image))
+    calls = []
+    load_path(tmp_path, report=lambda stage, done, total: calls.append((stage, done, total)))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["reading images", "cutting captchas into letters"]
+    assert {total for _, _, total in calls} == {len(captchas)}
+    assert calls[-1] == ("cutting captchas into letters", len(captchas), len(captchas))
+
+
+def test_generating_reports_drawing_then_cutting():
+    calls = []
+    generate_dataset(DEFAULT.with_(generate_count=12), report=lambda stage, done, total: calls.append((stage, done, total)))
+    assert [c for c in calls if c[1] == c[2]] == [("drawing captchas", 12, 12), ("cutting captchas into letters", 12, 12)]
