@@ -99,7 +99,7 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
     if exact or is_generated(metadata):
         split = training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
         report = evaluate(classifier, dataset, split.test, split.test_captchas)
-        where = f"{report.n_letters} {'characters' if reads_whole(classifier) else 'letters'} from {report.n_captchas} captchas"
+        where = f"{report.n_letters:,} {'characters' if reads_whole(classifier) else 'letters'} from {report.n_captchas:,} captchas"
         description = (
             f"its own test split: {where}"
             if exact
@@ -153,10 +153,11 @@ def _review_other_data(classifier, dataset: Dataset, metadata: dict) -> tuple[Re
     if dataset.is_captchas:
         captchas = np.array([i for i, text in enumerate(dataset.texts) if set(text) <= known], np.int64)
     report = evaluate(classifier, dataset, rows, captchas)
-    description = f"every letter of another dataset ({report.n_letters} letters), not its test split"
+    description = (f"every letter of another dataset ({report.n_letters:,} letters), not its test split; where that data "
+                   "overlaps the model's training data, these figures are optimistic")
     left_out = int((~usable).sum())
     if left_out:
-        description += f"; {left_out} letters of classes this model never learnt are left out"
+        description += f"; {left_out:,} letters of classes this model never learnt are left out"
     return report, description
 
 
@@ -177,10 +178,11 @@ def _review_other_captchas(classifier, dataset: Dataset, metadata: dict, known: 
             f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
         )
     report = evaluate(classifier, dataset, np.zeros(0, np.int64), rows)
-    description = f"every captcha of another dataset that it could read ({report.n_captchas} captchas), not its test split"
+    description = (f"every captcha of another dataset that it could read ({report.n_captchas:,} captchas), not its test "
+                   "split; where that data overlaps the model's training data, these figures are optimistic")
     left_out = len(dataset.texts) - len(rows)
     if left_out:
-        description += f"; {left_out} captchas of other {'characters or lengths' if lengths else 'characters'} are left out"
+        description += f"; {left_out:,} captchas of other {'characters or lengths' if lengths else 'characters'} are left out"
     return report, description
 
 

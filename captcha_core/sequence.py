@@ -489,7 +489,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     report_phase(Progress(phase="evaluating", epochs=epochs, history=classifier.history_))
     start = time.perf_counter()
     report = evaluate_sequence(classifier, dataset, split.test)
-    report.hint = stall_hint(classifier.history_)
+    report.hint = stall_hint(classifier.history_, config.sequence_epochs)
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=epochs, history=classifier.history_))
     return TrainResult(
@@ -505,13 +505,27 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     )
 
 
-def stall_hint(history: dict[str, list[float]]) -> str:
-    """Advice when training never got past CTC's start: not one validation (or training) captcha was read right."""
+# Training that ends at its epoch limit while validation readings rose by this much over its last
+# CLIMB_WINDOW epochs was cut off mid-climb (a 300-captcha set left CTC's start at epoch 48 of 60 and ended at 8%).
+CLIMB_WINDOW = 5
+CLIMB_GAIN = 0.02
+
+
+def stall_hint(history: dict[str, list[float]], epochs: int | None = None) -> str:
+    """Advice when training went wrong in a known way: it never got past CTC's start (not one validation, or
+    training, captcha read right), or it reached its limit of `epochs` while its readings were still climbing."""
     if never_read(history):
         return (
             "The sequence model never read a validation captcha right: its training did not get past CTC's start, "
             "where it outputs only blanks. More epochs or another seed usually get it past that; on small sets it "
-            "can take 10 to 30 epochs."
+            "can take 10 to 30 epochs, and more on very small ones."
+        )
+    read = history.get("val_accuracy") or history.get("accuracy") or []
+    if epochs and len(read) >= epochs and len(read) > CLIMB_WINDOW and read[-1] - read[-1 - CLIMB_WINDOW] >= CLIMB_GAIN:
+        return (
+            f"Training stopped at its limit of {epochs} epochs while the model was still getting better: it read "
+            f"{read[-1 - CLIMB_WINDOW]:.0%} of its validation captchas {CLIMB_WINDOW} epochs before the end and "
+            f"{read[-1]:.0%} at the end. Train again with more epochs, or with more captchas."
         )
     return ""
 

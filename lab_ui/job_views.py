@@ -158,7 +158,7 @@ def render_running(snap: jobs.JobState) -> None:
 CTC_START_TEXT = (
     ":material/hourglass_top: Reading no captcha yet is normal at first: a model trained with CTC first learns to "
     "output only blanks, then its readings climb within a few epochs. On small sets that start can take 10 to 30 "
-    "epochs."
+    "epochs, and more on very small ones."
 )
 
 

@@ -109,5 +109,10 @@ def percent(value, decimals: int = 1) -> str:
 
 
 def plural(count: int, noun: str) -> str:
-    """'1 letter', '3 letters'."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """'1 letter', '3 letters', '1,991 captchas'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def count(value) -> str:
+    """A whole number with thousands separators, or a dash when it is missing."""
+    return f"{value:,}" if isinstance(value, int) else MISSING

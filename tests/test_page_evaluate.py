@@ -88,3 +88,9 @@ def test_a_sequence_model_links_its_confusion_matrix_to_misread_captchas(home, t
     true, read_as = heading[5], heading[-1]
     pairs = [c.split(" → ") for image in at.get("image") for c in image.captions]
     assert pairs and all(len(truth) == len(reading) and (true, read_as) in zip(truth, reading) for truth, reading in pairs)
+    # The caption's count agrees with the matrix cell, which counts characters, not captchas.
+    [chart] = [c for c in at.get("vega_lite_chart") if "read as" in c.proto.spec]
+    [cell] = [row["count"] for row in chart_rows(chart) if (row["true"], row["pred"]) == (true, read_as)]
+    [caption] = [c.value for c in at.caption if "where the truth" in c.value]
+    captchas = int(re.match(r"([\d,]+) test captchas?", caption).group(1).replace(",", ""))
+    assert captchas == cell or f"({cell} characters, the count in the matrix)" in caption

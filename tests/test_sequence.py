@@ -116,6 +116,17 @@ def test_a_training_that_never_read_a_captcha_gets_a_hint():
     assert stall_hint({}) == ""
 
 
+def test_a_training_cut_off_while_still_climbing_gets_a_hint():
+    from captcha_core.sequence import stall_hint
+
+    climbing = {"val_accuracy": [0.0] * 52 + [0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.12, 0.15]}
+    hint = stall_hint(climbing, epochs=60)
+    assert "limit of 60 epochs" in hint and "3% of its validation captchas 5 epochs before the end and 15%" in hint
+    assert stall_hint(climbing, epochs=80) == ""  # stopped before its limit: the schedule ended it
+    assert stall_hint({"val_accuracy": [0.9] * 50 + [0.95] * 10}, epochs=60) == ""  # flat at the end
+    assert stall_hint(climbing) == ""  # no limit given
+
+
 def test_correct_characters_counts_positions_or_edits():
     assert correct_characters("abcd", "abxd") == 3
     assert correct_characters("abcd", "abd") == 3  # one deletion

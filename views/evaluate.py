@@ -11,9 +11,10 @@ GALLERY_MAX = 24
 # Wide enough to make out a misread captcha's characters in the narrow column beside the matrix.
 CAPTCHA_THUMB = 200
 # The room for the matrix's cells beside the pictures of a 1280-px-wide page (19 letters at full size), and
-# across the page when there are too many classes for that.
+# the matrix's height when there are too many classes for that (it then spans the page: 32 classes get rows
+# of 20 px, room for a three-digit count).
 BESIDE_GRID_PIXELS = 460
-FULL_GRID_PIXELS = 760
+FULL_GRID_PIXELS = 640
 SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
@@ -43,27 +44,31 @@ metrics = meta.get("metrics", {})
 
 def headline() -> None:
     """The two accuracies as measured at training time, and exactly what they were measured on."""
-    cols = st.columns(4)
-    cols[0].metric("Letter accuracy", views.percent(metrics.get("letter_accuracy")))
-    cols[1].metric("Whole-captcha accuracy", views.percent(metrics.get("captcha_accuracy")),
-                   help="Each test captcha is read as the Playground and `solve` read it, and counts only if every letter is right; captchas the cutter failed on count as wrong.")
-    cols[2].metric("Test characters" if meta.get("model_kind") == "sequence" else "Test letters",
-                   metrics.get("n_test_letters", views.MISSING))
-    cols[3].metric("Test captchas", metrics.get("n_test_captchas") or views.MISSING)
+    # A wrapping row of figures as wide as their labels: four fixed columns cut "Whole-captcha accuracy" at 1000 px.
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Letter accuracy", views.percent(metrics.get("letter_accuracy")), width="content")
+        st.metric("Whole-captcha accuracy", views.percent(metrics.get("captcha_accuracy")), width="content",
+                  help="Each test captcha is read as the Playground and `solve` read it, and counts only if every "
+                       "letter is right; captchas the cutter failed on count as wrong. Where a cut had to be forced, "
+                       "reading also tries it moved a little and keeps the surest version, so more captchas can be "
+                       "read whole than the letter figure suggests.")
+        st.metric("Test characters" if meta.get("model_kind") == "sequence" else "Test letters",
+                  views.count(metrics.get("n_test_letters")), width="content")
+        st.metric("Test captchas", views.count(metrics.get("n_test_captchas") or None), width="content")
     if meta.get("protocol") == "leaky-seed":
         st.warning("This model was trained with the seed's leaky protocol: copies of test letters were in its "
                    "training data, so these numbers are inflated. See the comparison at the bottom.",
                    icon=":material/warning:")
     elif metrics.get("n_test_captchas") and meta.get("model_kind") == "sequence":
-        st.caption(f"Measured on {metrics['n_test_captchas']} test captchas never seen in training, read whole "
+        st.caption(f"Measured on {metrics['n_test_captchas']:,} test captchas never seen in training, read whole "
                    "(the sequence model does not cut them into letters). Letter accuracy counts characters in place "
                    "where a reading has the right length, else the length less the edits needed.")
     elif metrics.get("n_test_captchas"):
         failures = metrics.get("segmentation_failures_in_test", 0)
-        st.caption(f"Measured on {metrics['n_test_captchas']} test captchas never seen in training, resampling never "
-                   f"touched ({failures} of them could not be cut into letters and count as wrong).")
+        st.caption(f"Measured on {metrics['n_test_captchas']:,} test captchas never seen in training, resampling never "
+                   f"touched ({failures:,} of them could not be cut into letters and count as wrong).")
     else:
-        st.caption(f"Measured on {metrics.get('n_test_letters', 0)} test letters never seen in training, "
+        st.caption(f"Measured on {metrics.get('n_test_letters', 0):,} test letters never seen in training, "
                    "resampling never touched.")
 
 
@@ -135,7 +140,13 @@ def captcha_mistakes(result, true: str | None, pred: str | None, clicked: bool) 
     if true is not None and holds_mistakes(true, pred):
         found = review.misreads_for(result.report, true, pred)
         how = cell_heading(true, pred, clicked)
-        st.caption(f"{views.plural(len(found), 'test captcha')} where the truth **{true}** was read as **{pred}** ({how}).")
+        # The matrix counts characters; a captcha can make the same mistake twice ("ckbk" read as "chbh").
+        times = sum((t, r) == (true, pred) for _, truth, read, _ in found for t, r in zip(truth, read))
+        also = f" ({views.plural(times, 'character')}, the count in the matrix)" if times != len(found) else ""
+        st.caption(f"{views.plural(len(found), 'test captcha')}{also} where the truth **{true}** was read as "
+                   f"**{pred}** ({how}).")
+        if not found:
+            st.info("No test captcha fell in this cell.")
         captcha_gallery(result, found)
     wrong_length = review.length_misreads(result.report)
     if wrong_length:
@@ -168,17 +179,29 @@ def confusion_section() -> None:
                    f"{views.plural(len(result.report.misreads), 'captcha')} misread.")
     labels = result.report.labels
     beside = charts.confusion_cell(labels, BESIDE_GRID_PIXELS) * len(labels) <= BESIDE_GRID_PIXELS
-    # Too many classes for the matrix to sit beside the pictures: it takes the page's width, pictures below.
-    chart_area, gallery_area = st.columns([3, 2], gap="large") if beside else (st.container(), st.container())
-    with chart_area:
-        event = st.altair_chart(
-            charts.confusion_chart(review.confusion_pairs(result.report), labels,
-                                   BESIDE_GRID_PIXELS if beside else FULL_GRID_PIXELS),
-            # One key per model: a cell clicked for one model means nothing in another's matrix.
-            on_select="rerun", key=f"confusion-{name}", width="content",
-        )
+    # One key per model: a cell clicked for one model means nothing in another's matrix.
+    key = f"confusion-{name}"
+    pairs = review.confusion_pairs(result.report)
+    if beside:
+        chart_area, gallery_area = st.columns([3, 2], gap="large")
+        with chart_area:
+            event = st.altair_chart(charts.confusion_chart(pairs, labels, BESIDE_GRID_PIXELS), on_select="rerun",
+                                    key=key, width="content")
+    else:
+        # Too many classes to sit beside the pictures: the matrix spans the page, as wide as the window allows
+        # (a fixed width ran off a 1000-px page), and the pictures come below it, out of sight of the click.
+        event = st.altair_chart(charts.confusion_chart(pairs, labels, FULL_GRID_PIXELS), key=key, width="stretch",
+                                on_select=lambda: point_below(key))
+        gallery_area = st.container()
     with gallery_area:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
+
+
+def point_below(key: str) -> None:
+    """On a click in a matrix that spans the page, say where its pictures went: below it, out of sight."""
+    true, pred, clicked = selected_cell(st.session_state.get(key), None)
+    if clicked:
+        st.toast(f"**{true} → {pred}**: the pictures are below the matrix.", icon=":material/arrow_downward:")
 
 
 def saved_matrix(data_missing: bool) -> None:
