@@ -201,7 +201,7 @@ def load_path(path: str | os.PathLike, config: Config = DEFAULT, report: Progres
 
 def load_zip_bytes(data: bytes, name: str, config: Config = DEFAULT, report: ProgressReport | None = None) -> Dataset:
     """Load an uploaded zip from memory (report: see captcha_core.progress)."""
-    archive = read_zip(data, config.limits)
+    archive = read_zip(data, config.limits, name=name)
     return load_entries(archive.entries, config, skipped=list(archive.skipped), source=name, report=report)
 
 
@@ -269,7 +269,8 @@ def load_entries(
         if not p.lower().endswith(IMAGE_SUFFIXES + (".txt",)):
             skipped.append((p, "not an image (png, jpg, jpeg, bmp or gif)"))
     if not images:
-        raise DatasetError(f"{source or 'the data'}: no images found (png, jpg, jpeg, bmp or gif)")
+        what = f"none of its {len(files):,} files is an image" if files else "it holds no files"
+        raise DatasetError(f"{source or 'the data'}: {what} (png, jpg, jpeg, bmp or gif)")
     loose = [p for p, _ in images if len(PurePosixPath(p).parts) == 1]
     nested = [p for p, _ in images if len(PurePosixPath(p).parts) == 2]
     deeper = [p for p, _ in images if len(PurePosixPath(p).parts) > 2]

@@ -13,6 +13,7 @@ from captcha_core.models import never_read
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
 
 from . import cache, jobs, state
+from .model_views import MISSING
 from .workspace import models_dir
 
 if TYPE_CHECKING:
@@ -145,13 +146,26 @@ def render_running(snap: jobs.JobState) -> None:
         )
         if snap.choice:
             head.caption(f"auto chose {snap.model_kind}: {snap.choice}")
-        stop.button(
-            "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop,
-            disabled=snap.status == jobs.STOPPING, help="Stops after the current batch; nothing is saved.",
-        )
+        if snap.job_id == state.started_job():
+            stop.button(
+                "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop,
+                disabled=snap.status == jobs.STOPPING, help="Stops after the current batch; nothing is saved.",
+            )
+        else:
+            stop_someone_elses(stop, snap)
         st.progress(snap.fraction, text=progress_text(snap))
         if reads_nothing_yet(snap):
             st.caption(CTC_START_TEXT)
+
+
+def stop_someone_elses(area, snap: jobs.JobState) -> None:
+    """Stop behind a second click for a training this session did not start: in a classroom, one stray click
+    would otherwise throw away a classmate's (or the teacher's) run."""
+    with area.popover("Stop", icon=":material/stop:", disabled=snap.status == jobs.STOPPING):
+        st.markdown("This training was started in another tab or on another computer. Stopping it throws its work "
+                    "away for whoever started it.")
+        st.button("Stop it anyway", icon=":material/stop:", key="job_stop", type="primary",
+                  on_click=lambda: jobs.get_job().stop(from_elsewhere=True))
 
 
 # A sequence model at 0% for minutes looks broken; it is CTC's usual start, and people should know to wait.
@@ -186,11 +200,20 @@ def render_done(snap: jobs.JobState) -> None:
     )
     if snap.choice:
         st.caption(f"auto chose {snap.model_kind}: {snap.choice}")
+    if (metrics.get("captcha_accuracy") or 0) > metrics.get("letter_accuracy", 1) and snap.model_kind != "sequence":
+        st.caption(CHECKED_CUTS_TEXT)
     if metrics.get("hint"):
         st.warning(metrics["hint"], icon=":material/warning:")
     with st.container(horizontal=True):
         st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
         st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
+
+
+# Students expect whole captchas to score below single letters; with checked cuts they can score above.
+CHECKED_CUTS_TEXT = (
+    "Whole captchas can score above single letters: where a cut had to be forced, reading also tries it moved a "
+    "little and keeps the surest version, as the Playground and `solve` do. The letter figure counts the plain cuts."
+)
 
 
 def training_curves(history: dict[str, list[float]]) -> None:
@@ -221,16 +244,14 @@ def registry_frame(entries) -> pd.DataFrame:
                 "kind": meta.get("model_kind", "?"),
                 "letter acc": metrics.get("letter_accuracy"),
                 "captcha acc": metrics.get("captcha_accuracy"),
-                # Epochs actually run: the sequence model stops early, and its limit is not the CNN's.
-                "epochs": len(meta.get("history", {}).get("loss", [])) or None,
+                # Epochs actually run: the sequence model stops early, and its limit is not the CNN's. Text, so a
+                # forest (no epochs) shows the app's dash: the grid draws a missing number as "None".
+                "epochs": str(len(meta.get("history", {}).get("loss", [])) or MISSING),
                 "data": meta.get("data", {}).get("source", ""),
                 "created": meta.get("created", "")[:19].replace("T", " "),
             }
         )
-    frame = pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
-    # Nullable integers, so a forest's missing epoch count shows as a blank rather than "None".
-    frame["epochs"] = frame["epochs"].astype("Int64")
-    return frame
+    return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
 
 
 def accuracy_column(name: str, width: str | None = None):
@@ -241,7 +262,7 @@ def accuracy_column(name: str, width: str | None = None):
 ACCURACIES = ("letter acc", "captcha acc")
 REGISTRY_COLUMNS = {
     **{column: accuracy_column(column) for column in ACCURACIES},
-    "epochs": st.column_config.NumberColumn("epochs", format="%d"),
+    "epochs": st.column_config.TextColumn("epochs"),
     "data": st.column_config.TextColumn("data", width="medium"),  # "large" pushed "created" out of sight
 }
 

@@ -49,6 +49,7 @@ class JobState:
     history: dict[str, list[float]] = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     message: str = ""  # why it failed or stopped
+    stopped_elsewhere: bool = False  # Stop came from a session that did not start the training
     started: float = 0.0
     finished: float = 0.0
 
@@ -119,12 +120,16 @@ class TrainJob:
             self._thread.start()
         return StartResult(True, f"Training {name!r} started.", job_id)
 
-    def stop(self) -> bool:
-        """Ask the running training to stop after the current batch; False when nothing runs."""
+    def stop(self, from_elsewhere: bool = False) -> bool:
+        """Ask the running training to stop after the current batch; False when nothing runs.
+
+        from_elsewhere: the Stop came from a session that did not start it, which its outcome then says.
+        """
         with self._lock:
             if self._state.status != RUNNING:
                 return False
             self._state.status = STOPPING
+            self._state.stopped_elsewhere = from_elsewhere
             self._cancel.set()
             return True
 
@@ -154,7 +159,8 @@ class TrainJob:
             saved_as = self._save(result, dataset, name, root)
             self._finish(job_id, DONE, saved_as=saved_as, metrics=result.report.to_dict(), history=result.history)
         except TrainingCancelled:
-            self._finish(job_id, CANCELLED, message="Training was stopped before it finished; nothing was saved.")
+            where = " from another tab or computer" if self.snapshot().stopped_elsewhere else ""
+            self._finish(job_id, CANCELLED, message=f"Training was stopped{where} before it finished; nothing was saved.")
         except EXPECTED_ERRORS as exc:
             self._finish(job_id, FAILED, message=str(exc))
         except Exception as exc:  # A crash must end as a message on the page, never as a stuck "running".

@@ -61,9 +61,22 @@ def test_mixed_layouts_are_refused(tmp_path, captchas):
 
 
 def test_empty_folder_and_non_images(tmp_path):
-    (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(DatasetError, match="no images"):
+    with pytest.raises(DatasetError, match="it holds no files"):
         load_path(tmp_path)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DatasetError, match="none of its 1 files is an image"):
+        load_path(tmp_path)
+
+
+def test_an_uploaded_zip_is_named_in_its_refusals():
+    with pytest.raises(DatasetError, match=r"^class\.zip: it holds no files"):
+        load_zip_bytes(empty_zip(), "class.zip")
+
+
+def empty_zip() -> bytes:
+    buffer = io.BytesIO()
+    zipfile.ZipFile(buffer, "w").close()
+    return buffer.getvalue()
 
 
 def test_bad_files_are_skipped_with_a_reason(tmp_path, captchas):

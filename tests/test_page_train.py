@@ -166,6 +166,31 @@ def test_stop_button_cancels_and_says_so(workspace, monkeypatch):
     assert not (workspace / "models" / "cnn").exists()
 
 
+def test_another_session_stops_only_after_confirming_and_the_outcome_says_so(workspace, monkeypatch):
+    from captcha_core.training import TrainingCancelled
+
+    def endless_train(self, job_id, dataset, config, cancel):
+        self._update(job_id, phase="training", epoch=1, epochs=3, step=1, steps=4, fraction=0.1, eta_seconds=9.0)
+        cancel.wait(TRAIN_TIMEOUT)
+        raise TrainingCancelled("stopped")
+
+    monkeypatch.setattr(jobs.TrainJob, "_train", endless_train)
+    owner = train_page()
+    owner.button(key="train_start").click().run()
+    while jobs.get_job().snapshot().phase != "training":
+        time.sleep(0.05)
+    classmate = train_page()  # another browser session: it did not start this training
+    assert not classmate.exception
+    # Its Stop is a popover whose one button says what it does to someone else's run.
+    [popover] = [p for p in classmate.get("popover") if p.proto.popover.label == "Stop"]
+    assert "started in another tab or on another computer" in " ".join(m.value for m in classmate.markdown)
+    assert jobs.get_job().snapshot().status == jobs.RUNNING
+    classmate.button(key="job_stop").click().run()
+    assert jobs.get_job().wait(TRAIN_TIMEOUT)
+    owner.run()
+    assert any("stopped from another tab or computer before it finished" in i.value for i in owner.info)
+
+
 def test_the_job_module_does_not_load_tensorflow():
     code = "import sys, lab_ui.jobs, lab_ui.job_views; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
@@ -210,3 +235,15 @@ def test_a_session_that_watched_a_training_sees_its_outcome_though_it_did_not_st
     watcher.run()
     assert any("stopped by the test" in e.value for e in watcher.error)
     assert not [e for e in train_page().error if "stopped by the test" in e.value]  # a tab opened afterwards
+
+
+def test_the_registry_shows_a_dash_for_a_forests_epochs():
+    from types import SimpleNamespace
+
+    from lab_ui.job_views import registry_frame
+    from lab_ui.model_views import MISSING
+
+    forest = SimpleNamespace(name="f", metadata={"model_kind": "forest", "metrics": {"letter_accuracy": 0.9}})
+    cnn = SimpleNamespace(name="c", metadata={"model_kind": "cnn", "history": {"loss": [1.0, 0.5, 0.2]}})
+    frame = registry_frame([forest, cnn])
+    assert frame["epochs"].tolist() == [MISSING, "3"]

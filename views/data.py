@@ -99,7 +99,7 @@ def zip_controls(spec: dict) -> None:
     try:
         cache.zip_dataset(data, upload.name)
     except (InputRejected, DatasetError) as exc:
-        st.error(f"Could not use {upload.name}: {exc}", icon=":material/error:")
+        st.error(f"Could not use that zip: {exc}", icon=":material/error:")  # the reason names the file
         return
     if spec.get("kind") != "zip" or spec.get("name") != upload.name or spec.get("data") != data:
         state.set_dataset_spec({"kind": "zip", "data": data, "name": upload.name})

@@ -64,7 +64,10 @@ with status:
     st.subheader(":material/info: Where you stand", anchor=False)
     st.markdown(f":material/dataset: **Dataset:** {state.describe_spec(state.dataset_spec())}")
     st.markdown(":material/inventory_2: **Trained models:**")
-    job_views.registry_table(key="home_registry", compact=True, empty="No trained models yet: press **Generate data and train**.")
+    # While a training runs the button is disabled, so the empty registry points at the training instead.
+    empty = ("No trained models yet: the training below will add one." if busy
+             else "No trained models yet: press **Generate data and train**.")
+    job_views.registry_table(key="home_registry", compact=True, empty=empty)
 
 # Right under the button that starts it, so the progress shows where the reader is looking.
 job_views.job_panel()
