@@ -143,7 +143,9 @@ def test_only_one_job_starts_when_two_sessions_click_at_once(workspace, monkeypa
     assert snap.status == jobs.FAILED and snap.message == "stopped by the test"
 
 
-def test_stop_button_cancels_and_says_so(workspace, monkeypatch):
+@pytest.fixture
+def training_until_stopped(workspace, monkeypatch):
+    """A training started from the Train page that stays in epoch 1 until someone presses Stop: (page, workspace)."""
     from captcha_core.training import TrainingCancelled
 
     def endless_train(self, job_id, dataset, config, cancel):
@@ -156,6 +158,11 @@ def test_stop_button_cancels_and_says_so(workspace, monkeypatch):
     at.button(key="train_start").click().run()
     while jobs.get_job().snapshot().phase != "training":  # the thread has to get going first
         time.sleep(0.05)
+    return at, workspace
+
+
+def test_stop_button_cancels_and_says_so(training_until_stopped):
+    at, workspace = training_until_stopped
     at.run()
     assert at.get("progress")[0].proto.text == "Epoch 1/3 · step 1/4 · about 9 s left"
     at.button(key="job_stop").click().run()
@@ -166,19 +173,8 @@ def test_stop_button_cancels_and_says_so(workspace, monkeypatch):
     assert not (workspace / "models" / "cnn").exists()
 
 
-def test_another_session_stops_only_after_confirming_and_the_outcome_says_so(workspace, monkeypatch):
-    from captcha_core.training import TrainingCancelled
-
-    def endless_train(self, job_id, dataset, config, cancel):
-        self._update(job_id, phase="training", epoch=1, epochs=3, step=1, steps=4, fraction=0.1, eta_seconds=9.0)
-        cancel.wait(TRAIN_TIMEOUT)
-        raise TrainingCancelled("stopped")
-
-    monkeypatch.setattr(jobs.TrainJob, "_train", endless_train)
-    owner = train_page()
-    owner.button(key="train_start").click().run()
-    while jobs.get_job().snapshot().phase != "training":
-        time.sleep(0.05)
+def test_another_session_stops_only_after_confirming_and_the_outcome_says_so(training_until_stopped):
+    owner, _ = training_until_stopped
     classmate = train_page()  # another browser session: it did not start this training
     assert not classmate.exception
     # Its Stop is a popover whose one button says what it does to someone else's run.
