@@ -506,9 +506,11 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
 
 
 # Training that ends at its epoch limit while validation readings rose by this much over its last
-# CLIMB_WINDOW epochs was cut off mid-climb (a 300-captcha set left CTC's start at epoch 48 of 60 and ended at 8%).
+# CLIMB_WINDOW epochs, and still read under CLIMB_BELOW of them, was cut off mid-climb (a 300-captcha set left
+# CTC's start at epoch 48 of 60 and ended at 8%). A model that already reads nearly all of them needs no advice.
 CLIMB_WINDOW = 5
 CLIMB_GAIN = 0.02
+CLIMB_BELOW = 0.95
 
 
 def stall_hint(history: dict[str, list[float]], epochs: int | None = None) -> str:
@@ -521,7 +523,8 @@ def stall_hint(history: dict[str, list[float]], epochs: int | None = None) -> st
             "can take 10 to 30 epochs, and more on very small ones."
         )
     read = history.get("val_accuracy") or history.get("accuracy") or []
-    if epochs and len(read) >= epochs and len(read) > CLIMB_WINDOW and read[-1] - read[-1 - CLIMB_WINDOW] >= CLIMB_GAIN:
+    cut_off = bool(epochs) and len(read) >= epochs and len(read) > CLIMB_WINDOW
+    if cut_off and read[-1] < CLIMB_BELOW and read[-1] - read[-1 - CLIMB_WINDOW] >= CLIMB_GAIN:
         return (
             f"Training stopped at its limit of {epochs} epochs while the model was still getting better: it read "
             f"{read[-1 - CLIMB_WINDOW]:.0%} of its validation captchas {CLIMB_WINDOW} epochs before the end and "

@@ -125,6 +125,7 @@ def test_a_training_cut_off_while_still_climbing_gets_a_hint():
     assert stall_hint(climbing, epochs=80) == ""  # stopped before its limit: the schedule ended it
     assert stall_hint({"val_accuracy": [0.9] * 50 + [0.95] * 10}, epochs=60) == ""  # flat at the end
     assert stall_hint(climbing) == ""  # no limit given
+    assert stall_hint({"val_accuracy": [0.5] * 10 + [0.9, 0.95, 0.97, 0.99, 1.0]}, epochs=15) == ""  # reads them all
 
 
 def test_correct_characters_counts_positions_or_edits():
