@@ -127,6 +127,8 @@ class Config:
     dense_units: int = 300
     # Random-forest baseline size; small enough to train in seconds on 2 cores.
     forest_trees: int = 200
+    # Trees grown between progress reports (and checks of Stop): a forest on the real set takes about 1.5 min.
+    forest_trees_per_batch: int = 20
     # Sequence model: captchas are scaled to this height (aspect kept) and padded to the widest training
     # captcha. On 12,000 built-in hard captchas 48 rows read 93.9% of fresh captchas whole where 32 rows
     # read 91-93%: overlapping letters need the detail (python -m benchmarks.hard; training 30 min).
@@ -151,7 +153,10 @@ class Config:
     # CTC first learns to output only blanks and needs many steps to get past that. 750 captchas make 12 batches
     # of 64 an epoch: after 17 such epochs the model still read nothing and its loss had barely moved, where
     # batches of 16 got past it in about 25 epochs. So small sets use smaller batches (not below
-    # sequence_min_batch) until an epoch has sequence_min_steps batches (0 turns this off).
+    # sequence_min_batch) until an epoch has sequence_min_steps batches (0 turns this off). Sets too small for
+    # that even at sequence_min_batch go over their captchas several times an epoch: 216 lined captchas at 14
+    # batches an epoch were still in CTC's start at the 60-epoch limit and read 17% of 500 fresh ones; three
+    # passes an epoch left it by epoch 23 and read 81% (another seed: 77%), in 4.3 min on one core (ad hoc).
     sequence_min_steps: int = 48
     sequence_min_batch: int = 16
     # Adam's rate for batches of sequence_batch_size; smaller batches get it scaled down in proportion. Unscaled

@@ -199,13 +199,25 @@ class ForestClassifier:
     def __init__(self, config: Config = DEFAULT):
         self.config = config
 
-    def fit(self, images, labels, val_images=None, val_labels=None, callbacks=(), classes=None) -> "ForestClassifier":
-        """Train the forest; callbacks get one progress call when it is done."""
+    def fit(self, images, labels, val_images=None, val_labels=None, callbacks=(), classes=None,
+            report: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None) -> "ForestClassifier":
+        """Train the forest a few trees at a time (the same trees as in one go: scikit-learn's warm start draws each
+        new tree's seed where a single fit would).
+
+        report: told (trees grown, trees in all) after each batch of trees.
+        cancel: when set, growing stops after the current batch of trees (the caller discards the forest).
+        """
         from sklearn.ensemble import RandomForestClassifier
 
-        self.model_ = RandomForestClassifier(
-            n_estimators=self.config.forest_trees, random_state=self.config.seed, n_jobs=-1
-        ).fit(flatten(images), np.asarray(labels))
+        pixels, labels = flatten(images), np.asarray(labels)
+        total = self.config.forest_trees
+        self.model_ = RandomForestClassifier(n_estimators=0, random_state=self.config.seed, n_jobs=-1, warm_start=True)
+        for grown in tree_batches(total, self.config.forest_trees_per_batch):
+            self.model_.set_params(n_estimators=grown).fit(pixels, labels)
+            if report is not None:
+                report(grown, total)
+            if cancel is not None and cancel.is_set():
+                break
         self.classes_ = self.model_.classes_
         train_acc = float(np.mean(self.model_.predict(flatten(images)) == labels))
         self.history_ = {"accuracy": [train_acc]}
@@ -220,6 +232,12 @@ class ForestClassifier:
     def predict(self, images: np.ndarray) -> np.ndarray:
         """The majority vote of the trees."""
         return self.model_.predict(flatten(images))
+
+
+def tree_batches(total: int, per_batch: int) -> list[int]:
+    """Tree counts to grow the forest to, a batch at a time: [20, 40, ..., total]."""
+    per_batch = max(1, per_batch)
+    return [min(n, total) for n in range(per_batch, total + per_batch, per_batch)] if total > 0 else []
 
 
 def flatten(images: np.ndarray) -> np.ndarray:

@@ -235,6 +235,7 @@ class SequenceClassifier:
         self.height_ = self.config.sequence_height
         self.width_ = strip_width(images, texts, self.config)
         self.batch_size_ = training_batch_size(len(images), self.config)
+        self.repeats_ = training_repeats(len(images), self.batch_size_, self.config)
         self.warp_ = training_warp(len(images), self.config)
         self.learning_rate_ = training_rate(self.batch_size_, self.config)
         self.decay_epochs_ = training_decay_epochs(len(images), self.config)
@@ -243,7 +244,7 @@ class SequenceClassifier:
         trainer.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate_),
             loss=keras.losses.CTC(),
-            steps_per_execution=execution_steps(self.config, len(images), self.batch_size_),
+            steps_per_execution=execution_steps(self.config, len(images) * self.repeats_, self.batch_size_),
         )
         train_strips = to_strips(images, self.height_, self.width_)
         has_val = val_images is not None and len(val_images) > 0
@@ -281,7 +282,8 @@ class SequenceClassifier:
 
         ds = tf.data.Dataset.from_tensor_slices((strips[..., None], labels)).cache()
         if shuffle:
-            ds = ds.shuffle(len(labels), seed=self.config.seed, reshuffle_each_iteration=True)
+            # Each repeat is a pass in a new order (see training_repeats).
+            ds = ds.shuffle(len(labels), seed=self.config.seed, reshuffle_each_iteration=True).repeat(self.repeats_)
             if self.config.sequence_shift:
                 ds = ds.map(self._random_shift, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(self.batch_size_).map(lambda x, y: (tf.cast(x, tf.float32), y))
@@ -352,6 +354,14 @@ def training_batch_size(n_train: int, config: Config) -> int:
         return config.sequence_batch_size
     fitting = n_train // config.sequence_min_steps
     return int(np.clip(fitting, min(config.sequence_min_batch, config.sequence_batch_size), config.sequence_batch_size))
+
+
+def training_repeats(n_train: int, batch_size: int, config: Config) -> int:
+    """Passes over the training captchas in one epoch: more than one only when even the smallest batches leave an
+    epoch well short of config.sequence_min_steps (rounded, so a set just short of it keeps one pass)."""
+    if not config.sequence_min_steps:
+        return 1
+    return max(1, round(config.sequence_min_steps / steps_per_epoch(n_train, batch_size)))
 
 
 def training_rate(batch_size: int, config: Config) -> float:
@@ -469,7 +479,8 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     seconds["split_and_resample"] = time.perf_counter() - start
 
     pick = lambda rows, seq: [seq[i] for i in rows]  # noqa: E731
-    steps = steps_per_epoch(len(split.train), training_batch_size(len(split.train), config))
+    batch = training_batch_size(len(split.train), config)
+    steps = steps_per_epoch(len(split.train) * training_repeats(len(split.train), batch, config), batch)
     callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel)
     classifier = SequenceClassifier(config)
     start = time.perf_counter()

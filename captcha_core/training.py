@@ -162,10 +162,12 @@ def train(
     letters = dataset.letters
     classifier = make_classifier(config)
     steps = steps_per_epoch(len(train_rows), config.batch_size)
-    callbacks = []
+    callbacks, forest_hooks = [], {}
     if config.model == "cnn":
         callbacks = [make_keras_callback(config.epochs, steps, progress, cancel)]
     start = time.perf_counter()
+    if config.model == "forest":
+        forest_hooks = {"report": report_trees(progress, start), "cancel": cancel}
     classifier.fit(
         letters.images[train_rows],
         letters.labels[train_rows],
@@ -173,6 +175,7 @@ def train(
         letters.labels[split.val],
         callbacks=callbacks,
         classes=np.unique(letters.labels),
+        **forest_hooks,
     )
     seconds["training"] = time.perf_counter() - start
     if cancel is not None and cancel.is_set():
@@ -194,6 +197,19 @@ def train(
         protocol="leaky-seed" if leaky_seed_protocol else "honest",
         choice=choice,
     )
+
+
+def report_trees(progress: ProgressHook | None, start: float) -> Callable[[int, int], None]:
+    """A forest's (trees grown, trees in all) as training progress: one epoch whose steps are its trees."""
+
+    def report(grown: int, total: int) -> None:
+        if progress is None:
+            return
+        elapsed = time.perf_counter() - start
+        progress(Progress(phase="training", epoch=1, epochs=1, step=grown, steps=total, elapsed=elapsed,
+                          eta_seconds=elapsed / grown * (total - grown) if grown else None))
+
+    return report
 
 
 def leaky_split(dataset: Dataset, config: Config) -> tuple[Split, Resampled]:

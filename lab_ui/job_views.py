@@ -34,7 +34,7 @@ PHASE_TEXT = {
     "done": "Scoring the held-out test split",
     "saving": "Saving the model to the registry",
 }
-FOREST_TEXT = "Growing the random forest: it trains in one go, so there are no epochs to count"
+FOREST_TEXT = "Growing the random forest: it has no epochs, so the bar counts its trees"
 
 
 SECONDS_PER_MINUTE = 60
@@ -123,6 +123,9 @@ def progress_text(snap: jobs.JobState) -> str:
     """Epoch, step and time left in words, or what the job is doing between epochs."""
     if snap.status == jobs.STOPPING:
         return "Stopping after the current batch..."
+    if snap.model_kind == "forest" and snap.phase == "training" and snap.steps:
+        eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
+        return f"Growing the random forest · {snap.step} of {snap.steps} trees{eta}"
     if snap.phase in ("training", "validating") and snap.steps:
         # The sequence model's epochs are a limit it usually stops short of, so its time left is a limit too.
         bound = "up to" if snap.model_kind == "sequence" else "about"

@@ -209,6 +209,9 @@ def test_progress_words_skip_a_step_count_keras_has_not_reported_and_explain_ctc
     stuck.history["val_accuracy"].append(0.05)
     assert not reads_nothing_yet(stuck)
     assert not reads_nothing_yet(jobs.JobState(status=jobs.RUNNING, model_kind="cnn", history={"val_accuracy": [0.0]}))
+    forest = jobs.JobState(status=jobs.RUNNING, model_kind="forest", phase="training", epoch=1, epochs=1, step=60,
+                           steps=200, eta_seconds=70)
+    assert progress_text(forest) == "Growing the random forest · 60 of 200 trees · about 1 min 10 s left"
 
 
 def test_a_session_that_watched_a_training_sees_its_outcome_though_it_did_not_start_it(workspace, monkeypatch):

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -38,7 +39,9 @@ SMALL = DEFAULT.with_(
     sequence_dropout=0.0,
     sequence_shift=0.0,
     sequence_warp=0.0,
-    sequence_epochs=16,
+    # Sets this small go over their captchas several times an epoch (see training_repeats): 4 epochs here
+    # take about as many steps as 16 single passes did.
+    sequence_epochs=4,
     sequence_patience=16,
     sequence_batch_size=16,
     sequence_learning_rate=5e-3,
@@ -236,8 +239,19 @@ def test_small_sets_get_smaller_batches_with_a_smaller_rate_and_warping():
     assert training_batch_size(750, DEFAULT) == DEFAULT.sequence_min_batch
     assert training_batch_size(48 * 30, DEFAULT) == 30
     assert training_batch_size(750, DEFAULT.with_(sequence_min_steps=0)) == DEFAULT.sequence_batch_size
+
     assert training_warp(750, DEFAULT) == DEFAULT.sequence_warp > 0
     assert training_warp(DEFAULT.sequence_small_below, DEFAULT) == 0.0
+
+
+def test_only_sets_far_short_of_an_epochs_steps_go_over_their_captchas_again():
+    from captcha_core.sequence import training_repeats
+
+    # 750 captchas at batch 16 make 47 batches, just short of 48: one pass, as the lined benchmark was measured.
+    assert training_repeats(750, 16, DEFAULT) == 1
+    assert training_repeats(216, 16, DEFAULT) == 3  # 14 batches: three passes make 42
+    assert training_repeats(20, 16, DEFAULT) == 24  # 2 batches
+    assert training_repeats(20, 16, DEFAULT.with_(sequence_min_steps=0)) == 1
 
 
 def test_small_sets_decay_the_rate_after_the_start_and_large_ones_halve_it_on_plateaus():
@@ -306,6 +320,7 @@ def test_train_splits_whole_captchas_and_reports_them(small_training):
     assert result.report.hint == ""  # it learnt, so there is nothing to advise
     # The optimizer started at the rate scaled to the batch actually used.
     reader = result.classifier
+    assert reader.repeats_ == round(SMALL.sequence_min_steps / math.ceil(len(split.train) / reader.batch_size_)) > 1
     assert result.history["learning_rate"][0] == pytest.approx(reader.learning_rate_)
     assert reader.learning_rate_ == pytest.approx(SMALL.sequence_learning_rate * reader.batch_size_ / SMALL.sequence_batch_size)
 

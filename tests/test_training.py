@@ -105,9 +105,38 @@ def test_forest_keeps_the_sklearn_contract(easy_dataset, tiny_config):
     assert np.mean(forest.predict(letters.images[300:]) == letters.labels[300:]) > 0.6
 
 
-def test_forest_trains_through_the_pipeline(easy_dataset, tiny_config):
-    result = train(easy_dataset, tiny_config.with_(model="forest", forest_trees=30))
+def test_forest_grown_in_batches_is_the_forest_grown_in_one_go(easy_dataset, tiny_config):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from captcha_core.models import flatten
+
+    letters = easy_dataset.letters
+    reports = []
+    forest = ForestClassifier(tiny_config.with_(forest_trees=25, forest_trees_per_batch=10))
+    forest.fit(letters.images[:300], letters.labels[:300], report=lambda grown, total: reports.append((grown, total)))
+    assert reports == [(10, 25), (20, 25), (25, 25)]
+    at_once = RandomForestClassifier(n_estimators=25, random_state=tiny_config.seed).fit(
+        flatten(letters.images[:300]), letters.labels[:300])
+    held_out = letters.images[300:360]
+    assert np.array_equal(forest.predict_proba(held_out), at_once.predict_proba(flatten(held_out)))
+
+
+def test_forest_trains_through_the_pipeline_counting_its_trees_and_stops_when_asked(easy_dataset, tiny_config):
+    seen = []
+    config = tiny_config.with_(model="forest", forest_trees=30, forest_trees_per_batch=10)
+    result = train(easy_dataset, config, progress=seen.append)
     assert result.report.letter_accuracy > 0.6
+    trees = [(p.step, p.steps) for p in seen if p.phase == "training"]
+    assert trees == [(10, 30), (20, 30), (30, 30)] and seen[-1].phase == "done"
+
+    cancel = threading.Event()
+
+    def stop_after_the_first_batch(progress):
+        if progress.phase == "training":
+            cancel.set()
+
+    with pytest.raises(TrainingCancelled):
+        train(easy_dataset, config, progress=stop_after_the_first_batch, cancel=cancel)
 
 
 def test_cnn_unfitted_has_no_learned_attributes():
