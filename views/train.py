@@ -28,7 +28,7 @@ AUTO_TEXT = (
     "them, pick **cnn** or **sequence**; auto keeps what you set there."
 )
 WHOLE_HELP = "The sequence model reads whole captchas, so there are no letters to balance."
-FOREST_TEXT = "The **forest** trains in one go: it has no epochs, batches or learning rate."
+FOREST_TEXT = "The **forest** has no epochs, batches or learning rate: it grows its trees, and the bar counts them."
 SEQUENCE_EPOCHS_HELP = (
     f"The most epochs. Sets under {DEFAULT.sequence_small_below:,} captchas stop {DEFAULT.sequence_decay_epochs} epochs "
     f"after the model first reads {DEFAULT.sequence_decay_from:.0%} of its validation captchas, the rate falling to zero "
