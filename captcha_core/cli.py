@@ -112,6 +112,9 @@ class ProgressPrinter:
             return
         if not p.step:
             return  # an epoch's opening report: nothing measured yet
+        if p.unit == "trees":
+            self.grown(p)
+            return
         end_of_epoch = p.step == p.steps and p.val_accuracy is not None or (p.step == p.steps and not p.val_loss and p.history)
         if not self.tty and not end_of_epoch:
             return
@@ -122,8 +125,19 @@ class ProgressPrinter:
             line += f" val_acc {p.val_accuracy:.3f}"
         if p.eta_seconds is not None:
             line += f" ETA {p.eta_seconds:.0f}s"
+        self.draw(line, end_of_epoch)
+
+    def grown(self, p) -> None:
+        """The forest's trees: redrawn in place on a terminal, one line once they are all grown otherwise."""
+        if not self.tty and p.step < p.steps:
+            return
+        filled = int(self.width * p.step / max(p.steps, 1))
+        self.draw(f"forest [{'#' * filled}{'.' * (self.width - filled)}] {p.step}/{p.steps} trees", p.step == p.steps)
+
+    def draw(self, line: str, last: bool) -> None:
+        """A line over the previous one on a terminal (a new line once `last`), else a line of its own."""
         if self.tty:
-            print("\r" + line, end="\n" if end_of_epoch else "", file=self.stream, flush=True)
+            print("\r" + line, end="\n" if last else "", file=self.stream, flush=True)
         else:
             print(line, file=self.stream, flush=True)
 

@@ -37,6 +37,7 @@ class Progress:
     elapsed: float = 0.0
     eta_seconds: float | None = None
     history: dict[str, list[float]] = field(default_factory=dict)  # per finished epoch
+    unit: str = "batches"  # what step counts: batches, or the forest's trees (its one "epoch" grows them all)
 
     @property
     def fraction(self) -> float:
@@ -207,7 +208,7 @@ def report_trees(progress: ProgressHook | None, start: float) -> Callable[[int, 
             return
         elapsed = time.perf_counter() - start
         progress(Progress(phase="training", epoch=1, epochs=1, step=grown, steps=total, elapsed=elapsed,
-                          eta_seconds=elapsed / grown * (total - grown) if grown else None))
+                          eta_seconds=elapsed / grown * (total - grown) if grown else None, unit="trees"))
 
     return report
 

@@ -95,3 +95,16 @@ def test_train_on_letter_folders(captcha_folder, tmp_path):
     result = run("train", "--data", letters, "--out", tmp_path / "lm", "--model", "forest", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["captcha_accuracy"] is None
+
+
+def test_progress_printer_counts_a_forests_trees_in_one_line_when_not_on_a_terminal():
+    import io
+
+    from captcha_core.cli import ProgressPrinter
+    from captcha_core.training import Progress
+
+    out = io.StringIO()
+    printer = ProgressPrinter(out)
+    for grown in (20, 40, 60):
+        printer(Progress(phase="training", epoch=1, epochs=1, step=grown, steps=60, unit="trees"))
+    assert out.getvalue() == f"forest [{'#' * 24}] 60/60 trees\n"
