@@ -155,6 +155,7 @@ def training_until_stopped(workspace, monkeypatch):
 
     monkeypatch.setattr(jobs.TrainJob, "_train", endless_train)
     at = train_page()
+    at.number_input(key="train_seed").set_value(7).run()
     at.button(key="train_start").click().run()
     while jobs.get_job().snapshot().phase != "training":  # the thread has to get going first
         time.sleep(0.05)
@@ -164,6 +165,9 @@ def training_until_stopped(workspace, monkeypatch):
 def test_stop_button_cancels_and_says_so(training_until_stopped):
     at, workspace = training_until_stopped
     at.run()
+    # While it runs, the settings fold away (the curves come up) and keep what was set.
+    assert [e.label for e in at.expander] == [":material/tune: Settings for the next training"]
+    assert at.number_input(key="train_seed").value == 7
     assert at.get("progress")[0].proto.text == "Epoch 1/3 · step 1/4 · about 9 s left"
     at.button(key="job_stop").click().run()
     assert jobs.get_job().wait(TRAIN_TIMEOUT)

@@ -36,7 +36,8 @@ SEQUENCE_EPOCHS_HELP = (
 )
 SEQUENCE_BATCH_HELP = (
     f"Small sets train on smaller batches (down to {DEFAULT.sequence_min_batch}) until an epoch has "
-    f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion."
+    f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion. Sets too small even "
+    "for that go over their captchas more than once an epoch."
 )
 
 
@@ -105,12 +106,15 @@ spec = state.dataset_spec()
 st.markdown(f":material/dataset: **Data:** {state.describe_spec(spec)}")
 st.page_link("views/data.py", label="Change or inspect the data", icon=":material/dataset:")
 
-with st.container(border=True):
+# One training at a time per server: while one runs, the button waits for it (another session's click that races
+# this one is still refused, with a message), so the settings fold away and the progress and live curves come up
+# where they can be watched without scrolling.
+busy = jobs.get_job().snapshot().active
+settings_area = (st.expander(":material/tune: Settings for the next training", expanded=False) if busy
+                 else st.container(border=True))
+with settings_area:
     settings_form()
     name_ok = name_note(state.training_options()["name"])
-    # One training at a time per server: while one runs, the button waits for it (another session's click
-    # that races this one is still refused, with a message).
-    busy = jobs.get_job().snapshot().active
     clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", disabled=not name_ok or busy)
     if busy:
         st.caption(":material/hourglass_top: A training is running (below); the button comes back when it ends.")
