@@ -135,11 +135,15 @@ class ProgressPrinter:
         self.draw(f"forest [{'#' * filled}{'.' * (self.width - filled)}] {p.step}/{p.steps} trees", p.step == p.steps)
 
     def draw(self, line: str, last: bool) -> None:
-        """A line over the previous one on a terminal (a new line once `last`), else a line of its own."""
-        if self.tty:
-            print("\r" + line, end="\n" if last else "", file=self.stream, flush=True)
-        else:
-            print(line, file=self.stream, flush=True)
+        draw_line(self.stream, self.tty, line, last)
+
+
+def draw_line(stream, tty: bool, line: str, last: bool) -> None:
+    """A line over the previous one on a terminal (a new line once `last`), else a line of its own."""
+    if tty:
+        print("\r" + line, end="\n" if last else "", file=stream, flush=True)
+    else:
+        print(line, file=stream, flush=True)
 
 
 class LoadPrinter:
@@ -151,9 +155,9 @@ class LoadPrinter:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.tty:
-            print(f"\r{stage}: {done:,} of {total:,}", end="\n" if done == total else "", file=self.stream, flush=True)
+            draw_line(self.stream, True, f"{stage}: {done:,} of {total:,}", done == total)
         elif done == 0 and total:
-            print(f"{stage}: {total:,}...", file=self.stream, flush=True)
+            draw_line(self.stream, False, f"{stage}: {total:,}...", True)
 
 
 def load_training_data(args, config: Config):

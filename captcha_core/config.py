@@ -153,8 +153,9 @@ class Config:
     # CTC first learns to output only blanks and needs many steps to get past that. 750 captchas make 12 batches
     # of 64 an epoch: after 17 such epochs the model still read nothing and its loss had barely moved, where
     # batches of 16 got past it in about 25 epochs. So small sets use smaller batches (not below
-    # sequence_min_batch) until an epoch has sequence_min_steps batches (0 turns this off). Sets too small for
-    # that even at sequence_min_batch go over their captchas several times an epoch: 216 lined captchas at 14
+    # sequence_min_batch) until an epoch has sequence_min_steps batches (0 turns this off). Sets whose pass makes at
+    # most half that many batches even at sequence_min_batch (384 captchas or fewer) go over their captchas as many
+    # times an epoch as fit in sequence_min_steps batches: 216 lined captchas at 14
     # batches an epoch were still in CTC's start at the 60-epoch limit and read 17% of 500 fresh ones; three
     # passes an epoch left it by epoch 23 and read 81% (another seed: 77%), in 4.3 min on one core (ad hoc).
     sequence_min_steps: int = 48

@@ -205,7 +205,7 @@ class ForestClassifier:
         new tree's seed where a single fit would).
 
         report: told (trees grown, trees in all) after each batch of trees.
-        cancel: when set, growing stops after the current batch of trees (the caller discards the forest).
+        cancel: when set, growing stops before the next batch of trees (the caller discards the forest).
         """
         from sklearn.ensemble import RandomForestClassifier
 
@@ -213,11 +213,14 @@ class ForestClassifier:
         total = self.config.forest_trees
         self.model_ = RandomForestClassifier(n_estimators=0, random_state=self.config.seed, n_jobs=-1, warm_start=True)
         for grown in tree_batches(total, self.config.forest_trees_per_batch):
+            if cancel is not None and cancel.is_set():
+                # The caller discards a stopped forest: no more trees, and no scoring of the ones grown.
+                self.classes_, self.history_ = np.unique(labels), {}
+                return self
             self.model_.set_params(n_estimators=grown).fit(pixels, labels)
             if report is not None:
                 report(grown, total)
-            if cancel is not None and cancel.is_set():
-                break
+        self.model_.set_params(warm_start=False)  # a refit of the saved forest starts afresh
         self.classes_ = self.model_.classes_
         train_acc = float(np.mean(self.model_.predict(flatten(images)) == labels))
         self.history_ = {"accuracy": [train_acc]}

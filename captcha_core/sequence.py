@@ -255,9 +255,11 @@ class SequenceClassifier:
         monitor = "val_loss" if has_val else "loss"
         # The accuracy callback goes first: it writes into the epoch logs the others (and the progress hook) read.
         watchers = [make_accuracy_callback(self, train_strips, texts, val_strips, list(val_texts) if has_val else [])]
+        decay = None
         if self.decay_epochs_:
-            watchers.append(make_decay_callback(self.learning_rate_, self.decay_epochs_, self.config.sequence_decay_from,
-                                                "val_accuracy" if has_val else "accuracy"))
+            decay = make_decay_callback(self.learning_rate_, self.decay_epochs_, self.config.sequence_decay_from,
+                                        "val_accuracy" if has_val else "accuracy")
+            watchers.append(decay)
         else:
             watchers += [
                 keras.callbacks.EarlyStopping(monitor=monitor, patience=self.config.sequence_patience, restore_best_weights=True),
@@ -274,6 +276,7 @@ class SequenceClassifier:
             shuffle=False,
         )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.schedule_done_ = bool(decay is not None and decay.finished)
         return self
 
     def _pipeline(self, strips: np.ndarray, labels: np.ndarray, shuffle: bool):
@@ -357,11 +360,17 @@ def training_batch_size(n_train: int, config: Config) -> int:
 
 
 def training_repeats(n_train: int, batch_size: int, config: Config) -> int:
-    """Passes over the training captchas in one epoch: more than one only when even the smallest batches leave an
-    epoch well short of config.sequence_min_steps (rounded, so a set just short of it keeps one pass)."""
+    """Passes over the training captchas in one epoch: as many whole passes as fit in config.sequence_min_steps
+    batches, so more than one only when a pass makes at most half of them (750 captchas at batch 16 make 47: one)."""
     if not config.sequence_min_steps:
         return 1
-    return max(1, round(config.sequence_min_steps / steps_per_epoch(n_train, batch_size)))
+    return max(1, config.sequence_min_steps // steps_per_epoch(n_train, batch_size))
+
+
+def training_steps(n_train: int, config: Config) -> int:
+    """Batches in one training epoch of n_train captchas, repeated passes included (what the progress bar counts)."""
+    batch = training_batch_size(n_train, config)
+    return steps_per_epoch(n_train * training_repeats(n_train, batch, config), batch)
 
 
 def training_rate(batch_size: int, config: Config) -> float:
@@ -393,6 +402,7 @@ def make_decay_callback(rate: float, epochs: int, start_share: float, reading: s
         def __init__(self):
             super().__init__()
             self.started_after: int | None = None  # epochs done when the model first read start_share
+            self.finished = False  # the rate reached zero and ended training
 
         def on_epoch_begin(self, epoch, logs=None):
             if self.started_after is not None:
@@ -405,6 +415,7 @@ def make_decay_callback(rate: float, epochs: int, start_share: float, reading: s
                 self.started_after = epoch + 1
             if self.started_after is not None and epoch + 1 >= self.started_after + epochs:
                 self.model.stop_training = True
+                self.finished = True
 
     return DecayAfterStart()
 
@@ -479,8 +490,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     seconds["split_and_resample"] = time.perf_counter() - start
 
     pick = lambda rows, seq: [seq[i] for i in rows]  # noqa: E731
-    batch = training_batch_size(len(split.train), config)
-    steps = steps_per_epoch(len(split.train) * training_repeats(len(split.train), batch, config), batch)
+    steps = training_steps(len(split.train), config)
     callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel)
     classifier = SequenceClassifier(config)
     start = time.perf_counter()
@@ -500,7 +510,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     report_phase(Progress(phase="evaluating", epochs=epochs, history=classifier.history_))
     start = time.perf_counter()
     report = evaluate_sequence(classifier, dataset, split.test)
-    report.hint = stall_hint(classifier.history_, config.sequence_epochs)
+    report.hint = stall_hint(classifier.history_, config.sequence_epochs, classifier.schedule_done_)
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=epochs, history=classifier.history_))
     return TrainResult(
@@ -516,29 +526,36 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     )
 
 
-# Training that ends at its epoch limit while validation readings rose by this much over its last
-# CLIMB_WINDOW epochs, and still read under CLIMB_BELOW of them, was cut off mid-climb (a 300-captcha set left
-# CTC's start at epoch 48 of 60 and ended at 8%). A model that already reads nearly all of them needs no advice.
+# Training that ends at its epoch limit while its validation readings over the last CLIMB_WINDOW epochs average
+# CLIMB_GAIN more than over the window before, and still read under CLIMB_BELOW of them, was cut off mid-climb (a
+# 300-captcha set left CTC's start at epoch 48 of 60 and ended at 8%). Averages, because one more captcha of a
+# small validation split (24 captchas: 4%) in the last epoch is not a climb. A model that already reads nearly
+# all of them needs no advice.
 CLIMB_WINDOW = 5
 CLIMB_GAIN = 0.02
 CLIMB_BELOW = 0.95
 
 
-def stall_hint(history: dict[str, list[float]], epochs: int | None = None) -> str:
+def stall_hint(history: dict[str, list[float]], epochs: int | None = None, schedule_done: bool = False) -> str:
     """Advice when training went wrong in a known way: it never got past CTC's start (not one validation, or
-    training, captcha read right), or it reached its limit of `epochs` while its readings were still climbing."""
+    training, captcha read right), or it reached its limit of `epochs` while its readings were still climbing.
+
+    schedule_done: the falling rate ran its course (it may end exactly at the limit); more epochs would not help.
+    """
     if never_read(history):
         return (
             "The sequence model never read a validation captcha right: its training did not get past CTC's start, "
             "where it outputs only blanks. More epochs or another seed usually get it past that; on small sets it "
             "can take 10 to 30 epochs, and more on very small ones."
         )
+    which = "validation" if history.get("val_accuracy") else "training"
     read = history.get("val_accuracy") or history.get("accuracy") or []
-    cut_off = bool(epochs) and len(read) >= epochs and len(read) > CLIMB_WINDOW
-    if cut_off and read[-1] < CLIMB_BELOW and read[-1] - read[-1 - CLIMB_WINDOW] >= CLIMB_GAIN:
+    cut_off = bool(epochs) and len(read) >= epochs and len(read) >= 2 * CLIMB_WINDOW and not schedule_done
+    last, before = read[-CLIMB_WINDOW:], read[-2 * CLIMB_WINDOW : -CLIMB_WINDOW]
+    if cut_off and read[-1] < CLIMB_BELOW and np.mean(last) - np.mean(before) >= CLIMB_GAIN:
         return (
             f"Training stopped at its limit of {epochs} epochs while the model was still getting better: it read "
-            f"{read[-1 - CLIMB_WINDOW]:.0%} of its validation captchas {CLIMB_WINDOW} epochs before the end and "
+            f"{read[-1 - CLIMB_WINDOW]:.0%} of its {which} captchas {CLIMB_WINDOW} epochs before the end and "
             f"{read[-1]:.0%} at the end. Train again with more epochs, or with more captchas."
         )
     return ""

@@ -151,7 +151,7 @@ def render_running(snap: jobs.JobState) -> None:
             head.caption(f"auto chose {snap.model_kind}: {snap.choice}")
         if snap.job_id == state.started_job():
             stop.button(
-                "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop,
+                "Stop", icon=":material/stop:", key="job_stop", on_click=jobs.get_job().stop, args=(snap.job_id,),
                 disabled=snap.status == jobs.STOPPING, help="Stops after the current batch; nothing is saved.",
             )
         else:
@@ -164,11 +164,11 @@ def render_running(snap: jobs.JobState) -> None:
 def stop_someone_elses(area, snap: jobs.JobState) -> None:
     """Stop behind a second click for a training this session did not start: in a classroom, one stray click
     would otherwise throw away a classmate's (or the teacher's) run."""
-    with area.popover("Stop", icon=":material/stop:", disabled=snap.status == jobs.STOPPING):
+    with area.popover("Stop", icon=":material/stop:", disabled=snap.status == jobs.STOPPING, key="job_stop_confirm"):
         st.markdown("This training was started in another tab or on another computer. Stopping it throws its work "
                     "away for whoever started it.")
         st.button("Stop it anyway", icon=":material/stop:", key="job_stop", type="primary",
-                  on_click=lambda: jobs.get_job().stop(from_elsewhere=True))
+                  on_click=lambda: jobs.get_job().stop(snap.job_id, from_elsewhere=True))
 
 
 # A sequence model at 0% for minutes looks broken; it is CTC's usual start, and people should know to wait.

@@ -120,13 +120,14 @@ class TrainJob:
             self._thread.start()
         return StartResult(True, f"Training {name!r} started.", job_id)
 
-    def stop(self, from_elsewhere: bool = False) -> bool:
+    def stop(self, job_id: int | None = None, from_elsewhere: bool = False) -> bool:
         """Ask the running training to stop after the current batch; False when nothing runs.
 
+        job_id: the training the Stop was shown for; a click that arrives after it ended stops no later one.
         from_elsewhere: the Stop came from a session that did not start it, which its outcome then says.
         """
         with self._lock:
-            if self._state.status != RUNNING:
+            if self._state.status != RUNNING or job_id not in (None, self._state.job_id):
                 return False
             self._state.status = STOPPING
             self._state.stopped_elsewhere = from_elsewhere

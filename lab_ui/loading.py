@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import streamlit as st
@@ -51,29 +52,60 @@ def progress_fraction(latest: tuple[str, int, int] | None) -> float:
     return min(max(latest[1] / latest[2], 0.0), 1.0)
 
 
+@dataclass
+class Load:
+    """One load running in a worker thread: its counter, and its value or error once it ends."""
+
+    worker: threading.Thread
+    counter: LoadCounter
+    started: float
+    outcome: dict = field(default_factory=dict)
+
+
+# Loads under way, by what they load. A rerun or page switch interrupts the script thread, not the worker; the
+# next run follows the same load (and its count) instead of starting a second one that would wait on it.
+_LOADS: dict[tuple, Load] = {}
+_LOADS_LOCK = threading.Lock()
+
+
+def start_or_follow(load: Callable[..., T], args: tuple) -> Load:
+    """The load of load(*args) already under way, or a new one started in a worker thread."""
+    key = (load.__module__, load.__qualname__, args)
+    with _LOADS_LOCK:
+        running = _LOADS.get(key)
+        if running is not None and running.worker.is_alive():
+            return running
+        counter = LoadCounter()
+
+        def work() -> None:
+            try:
+                this.outcome["value"] = load(*args, _report=counter)
+            except BaseException as exc:  # noqa: BLE001  (re-raised in the script thread, where Streamlit handles it)
+                this.outcome["error"] = exc
+            finally:
+                with _LOADS_LOCK:
+                    if _LOADS.get(key) is this:
+                        del _LOADS[key]
+
+        this = Load(threading.Thread(target=work, name="captcha-lab-load", daemon=True), counter, time.monotonic())
+        add_script_run_ctx(this.worker, get_script_run_ctx())
+        _LOADS[key] = this
+        this.worker.start()
+        return this
+
+
 def with_progress(title: str, load: Callable[..., T], *args) -> T:
     """Run load(*args, _report=counter) in a worker thread, showing a progress bar if it takes a while."""
-    counter = LoadCounter()
-    outcome: dict[str, object] = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = load(*args, _report=counter)
-        except BaseException as exc:  # noqa: BLE001  (re-raised in the script thread, where Streamlit handles it)
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, name="captcha-lab-load", daemon=True)
-    add_script_run_ctx(worker, get_script_run_ctx())
-    started = time.monotonic()
-    worker.start()
-    worker.join(SHOW_AFTER_SECONDS)
-    if worker.is_alive():
-        bar = st.progress(0.0, text=progress_text(title, counter.latest(), time.monotonic() - started))
-        while worker.is_alive():
-            latest = counter.latest()
-            bar.progress(progress_fraction(latest), text=progress_text(title, latest, time.monotonic() - started))
-            worker.join(REDRAW_SECONDS)
+    running = start_or_follow(load, args)
+    running.worker.join(SHOW_AFTER_SECONDS)
+    if running.worker.is_alive():
+        seconds = lambda: time.monotonic() - running.started  # noqa: E731
+        bar = st.progress(0.0, text=progress_text(title, running.counter.latest(), seconds()))
+        while running.worker.is_alive():
+            latest = running.counter.latest()
+            bar.progress(progress_fraction(latest), text=progress_text(title, latest, seconds()))
+            running.worker.join(REDRAW_SECONDS)
         bar.empty()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    if "error" in running.outcome:
+        raise running.outcome["error"]
+    return running.outcome["value"]

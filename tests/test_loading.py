@@ -1,4 +1,5 @@
 """lab_ui.loading: a slow load runs in a worker while the caller draws a bar naming its stage and count."""
+import threading
 import time
 
 import pytest
@@ -63,3 +64,25 @@ def test_progress_text_before_and_after_the_first_report():
     assert loading.progress_text("Loading x", ("reading images", 1200, 9955), 7.6) == "Loading x: reading images, 1,200 of 9,955 (8 s)"
     assert loading.progress_fraction(("reading images", 1200, 9955)) == pytest.approx(1200 / 9955)
     assert loading.progress_fraction(("reading images", 0, 0)) == 0.0
+
+
+def test_a_run_that_comes_back_follows_the_load_under_way_instead_of_starting_another(bar):
+    calls = []
+
+    def slow(x, _report):
+        calls.append(x)
+        for done in range(6):
+            _report("cutting captchas into letters", done, 5)
+            time.sleep(0.15)
+        return x * 2
+
+    first = []
+    interrupted = threading.Thread(target=lambda: first.append(loading.with_progress("Loading x", slow, 21)))
+    interrupted.start()
+    time.sleep(0.2)  # the first run is under way when the page runs again
+    assert loading.with_progress("Loading again", slow, 21) == 42
+    interrupted.join()
+    assert first == [42] and calls == [21]
+    # The follower drew the running load's stage and count, not an empty bar.
+    texts = [text for _, text in (d for d in bar if d != "emptied")]
+    assert any(t.startswith("Loading again: cutting captchas into letters, ") for t in texts)

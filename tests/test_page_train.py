@@ -168,12 +168,14 @@ def test_stop_button_cancels_and_says_so(training_until_stopped):
     # While it runs, the settings fold away (the curves come up) and keep what was set.
     assert [e.label for e in at.expander] == [":material/tune: Settings for the next training"]
     assert at.number_input(key="train_seed").value == 7
+    assert not at.get("popover")  # the session that started it stops it with one click
+    assert not jobs.get_job().stop(jobs.get_job().snapshot().job_id + 1)  # a click meant for another training
     assert at.get("progress")[0].proto.text == "Epoch 1/3 · step 1/4 · about 9 s left"
     at.button(key="job_stop").click().run()
     assert jobs.get_job().wait(TRAIN_TIMEOUT)
     at.run()
     assert not at.exception
-    assert any("nothing was saved" in i.value for i in at.info)
+    assert any("Training was stopped before it finished; nothing was saved." == i.value for i in at.info)
     assert not (workspace / "models" / "cnn").exists()
 
 

@@ -40,7 +40,7 @@ SMALL = DEFAULT.with_(
     sequence_shift=0.0,
     sequence_warp=0.0,
     # Sets this small go over their captchas several times an epoch (see training_repeats): 4 epochs here
-    # take about as many steps as 16 single passes did.
+    # take 180 to 192 steps, where 16 single passes took 128 to 144.
     sequence_epochs=4,
     sequence_patience=16,
     sequence_batch_size=16,
@@ -126,9 +126,12 @@ def test_a_training_cut_off_while_still_climbing_gets_a_hint():
     hint = stall_hint(climbing, epochs=60)
     assert "limit of 60 epochs" in hint and "3% of its validation captchas 5 epochs before the end and 15%" in hint
     assert stall_hint(climbing, epochs=80) == ""  # stopped before its limit: the schedule ended it
+    assert stall_hint(climbing, epochs=60, schedule_done=True) == ""  # its falling rate ended right at the limit
     assert stall_hint({"val_accuracy": [0.9] * 50 + [0.95] * 10}, epochs=60) == ""  # flat at the end
     assert stall_hint(climbing) == ""  # no limit given
     assert stall_hint({"val_accuracy": [0.5] * 10 + [0.9, 0.95, 0.97, 0.99, 1.0]}, epochs=15) == ""  # reads them all
+    # One more of 24 validation captchas in the last epoch of a plateau is not a climb.
+    assert stall_hint({"val_accuracy": [0.5] * 59 + [0.5 + 1 / 24]}, epochs=60) == ""
 
 
 def test_correct_characters_counts_positions_or_edits():
@@ -249,6 +252,8 @@ def test_only_sets_far_short_of_an_epochs_steps_go_over_their_captchas_again():
 
     # 750 captchas at batch 16 make 47 batches, just short of 48: one pass, as the lined benchmark was measured.
     assert training_repeats(750, 16, DEFAULT) == 1
+    assert training_repeats(400, 16, DEFAULT) == 1  # 25 batches: a second pass would not fit in 48
+    assert training_repeats(384, 16, DEFAULT) == 2  # 24 batches
     assert training_repeats(216, 16, DEFAULT) == 3  # 14 batches: three passes make 42
     assert training_repeats(20, 16, DEFAULT) == 24  # 2 batches
     assert training_repeats(20, 16, DEFAULT.with_(sequence_min_steps=0)) == 1
@@ -320,7 +325,7 @@ def test_train_splits_whole_captchas_and_reports_them(small_training):
     assert result.report.hint == ""  # it learnt, so there is nothing to advise
     # The optimizer started at the rate scaled to the batch actually used.
     reader = result.classifier
-    assert reader.repeats_ == round(SMALL.sequence_min_steps / math.ceil(len(split.train) / reader.batch_size_)) > 1
+    assert reader.repeats_ == SMALL.sequence_min_steps // math.ceil(len(split.train) / reader.batch_size_) > 1
     assert result.history["learning_rate"][0] == pytest.approx(reader.learning_rate_)
     assert reader.learning_rate_ == pytest.approx(SMALL.sequence_learning_rate * reader.batch_size_ / SMALL.sequence_batch_size)
 

@@ -130,13 +130,16 @@ def test_forest_trains_through_the_pipeline_counting_its_trees_and_stops_when_as
     assert trees == [(10, 30), (20, 30), (30, 30)] and seen[-1].phase == "done"
 
     cancel = threading.Event()
+    grown = []
 
     def stop_after_the_first_batch(progress):
         if progress.phase == "training":
+            grown.append((progress.step, progress.steps))
             cancel.set()
 
     with pytest.raises(TrainingCancelled):
         train(easy_dataset, config, progress=stop_after_the_first_batch, cancel=cancel)
+    assert grown == [(10, 30)]  # the forest stopped growing, rather than finishing before the pipeline noticed
 
 
 def test_cnn_unfitted_has_no_learned_attributes():

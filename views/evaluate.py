@@ -11,8 +11,8 @@ GALLERY_MAX = 24
 # Wide enough to make out a misread captcha's characters in the narrow column beside the matrix.
 CAPTCHA_THUMB = 200
 # The room for the matrix's cells beside the pictures of a 1280-px-wide page (19 letters at full size), and
-# the matrix's height when there are too many classes for that (it then spans the page: 32 classes get rows
-# of 20 px, room for a three-digit count).
+# the room for its rows when there are too many classes for that (it then spans the page: 32 classes get rows
+# of 20 px, room for a three-digit count; past 42 classes rows keep their 15-px minimum and the matrix grows).
 BESIDE_GRID_PIXELS = 460
 FULL_GRID_PIXELS = 640
 SCORE_COLUMNS = ("precision", "recall", "f1")

@@ -65,7 +65,7 @@ with status:
     st.markdown(f":material/dataset: **Dataset:** {state.describe_spec(state.dataset_spec())}")
     st.markdown(":material/inventory_2: **Trained models:**")
     # While a training runs the button is disabled, so the empty registry points at the training instead.
-    empty = ("No trained models yet: the training below will add one." if busy
+    empty = ("No trained models yet: the training below adds one when it finishes." if busy
              else "No trained models yet: press **Generate data and train**.")
     job_views.registry_table(key="home_registry", compact=True, empty=empty)
 

@@ -36,8 +36,8 @@ SEQUENCE_EPOCHS_HELP = (
 )
 SEQUENCE_BATCH_HELP = (
     f"Small sets train on smaller batches (down to {DEFAULT.sequence_min_batch}) until an epoch has "
-    f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion. Sets too small even "
-    "for that go over their captchas more than once an epoch."
+    f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion. Sets whose pass makes "
+    f"at most half that many batches go over their captchas as often as fits in {DEFAULT.sequence_min_steps}."
 )
 
 
