@@ -59,6 +59,19 @@ def test_each_model_keeps_its_own_settings_and_auto_trains_with_them(workspace):
     assert len(metadata["history"]["loss"]) == 1
 
 
+@pytest.mark.parametrize("difficulty, chosen", [("easy", "cnn"), ("lined", "sequence")])
+def test_auto_names_the_model_it_will_train_on_the_loaded_data(workspace, difficulty, chosen):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["dataset_spec"] = {**TINY_SPEC, "difficulty": difficulty}
+    at.run()
+    at.switch_page("views/train.py").run()
+    assert not at.exception
+    assert any(m.value.startswith(f"On the loaded data, auto will train the **{chosen}** model: segmentation cut")
+               for m in at.markdown)
+    # Letters are balanced only for the letter CNN.
+    assert at.selectbox(key="train_resample").disabled == (chosen == "sequence")
+
+
 def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     at = train_page()
     at.button_group(key="train_model").set_value("cnn").run()

@@ -1,7 +1,7 @@
 """Train: pick the hyperparameters, train in the background, watch the curves, compare the trained models."""
 import streamlit as st
 
-from captcha_core.choice import AUTO
+from captcha_core.choice import AUTO, resolve_model
 from captcha_core.config import DEFAULT, NETWORK_FIELDS
 from captcha_core.data import DatasetError
 from captcha_core.imageio import InputRejected
@@ -41,6 +41,15 @@ SEQUENCE_BATCH_HELP = (
 )
 
 
+def auto_choice() -> dict | None:
+    """What auto will train on the session's data, and why; None when that data does not load or cannot be split
+    (Train then says why, when it is pressed)."""
+    try:
+        return resolve_model(state.current_dataset(), state.training_config().with_(model=AUTO))[1]
+    except (ValueError, OSError):  # DatasetError and InputRejected are ValueErrors, as is scikit-learn's split
+        return None
+
+
 def settings_form() -> None:
     """Hyperparameter inputs; every change is written to the session's training options."""
     options = state.training_options()
@@ -48,9 +57,12 @@ def settings_form() -> None:
         "Model", MODEL_CHOICES, default=options["model"], required=True, key="train_model", help=MODEL_HELP
     )
     network_fields(model)
+    choice = auto_choice() if model == AUTO else None
+    if choice:
+        st.markdown(f"On the loaded data, auto will train the **{choice['chosen']}** model: {choice['reason']}.")
     row2 = st.columns(4)
     # The sequence model reads whole captchas; letters are only balanced for the letter models.
-    whole = model == "sequence"
+    whole = (choice["chosen"] if choice else model) == "sequence"
     strategy = row2[0].selectbox(
         "Resampling", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample", disabled=whole,
         help=WHOLE_HELP if whole else "Balances the classes of the training split only; validation and test stay as they are.",
