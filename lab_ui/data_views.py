@@ -83,8 +83,8 @@ def auto_clean_share(fingerprint: str, seed: int, _dataset: Dataset) -> float | 
 # ---------------------------------------------------------------- sections
 
 
-def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
-    """A row of headline numbers, and why the data cannot train yet when it cannot."""
+def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
+    """A row of headline numbers, and why the data cannot train yet when it cannot; True when it can."""
     counts = dataset.letters.class_counts()
     # A wrapping row of figures as wide as their contents: fixed columns cut "2,400" to "2,…" in a narrow window.
     with st.container(horizontal=True, gap="medium"):
@@ -118,6 +118,8 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> None:
         check_trainable(dataset)
     except DatasetError as exc:
         st.warning(f"This data cannot train a model yet: {exc}", icon=":material/warning:")
+        return False
+    return True
 
 
 def skipped_report(dataset: Dataset) -> None:

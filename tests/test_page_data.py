@@ -188,3 +188,16 @@ def test_a_count_out_of_range_says_so_and_keeps_the_data(data_page, count):
     at.button(key="use_generator").click().run()
     assert not at.exception and "Choose between 20 and 5,000 captchas" in at.error[0].value
     assert metric(at, "Captchas") == "40"
+
+
+def test_data_that_cannot_train_says_why_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["dataset_spec"] = {**SMALL_SPEC, "count": 1}
+    at.run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("This data cannot train a model yet: ")
+    assert any(c.value.startswith("No split to show") for c in at.caption)

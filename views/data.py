@@ -161,7 +161,7 @@ except (InputRejected, DatasetError, OSError) as exc:
     st.stop()
 st.markdown(f":material/dataset: **Loaded:** {state.describe_spec(spec)}")
 
-data_views.summary(dataset, state.training_config())
+trainable = data_views.summary(dataset, state.training_config())
 data_views.skipped_report(dataset)
 if len(dataset.letters):
     data_views.letter_gallery(dataset)
@@ -170,8 +170,11 @@ if dataset.is_captchas:
 
 st.subheader(":material/balance: Split and class balance", anchor=False)
 resampling_controls()
-try:
-    data_views.balance_section(dataset, state.training_config())
-except (DatasetError, ValueError) as exc:
-    st.warning(f"This data cannot be split yet: {exc}", icon=":material/warning:")
+if not trainable:  # one reason, said once: the warning under the figures at the top
+    st.caption("No split to show: this data cannot train a model yet (see the warning at the top).")
+else:
+    try:
+        data_views.balance_section(dataset, state.training_config())
+    except (DatasetError, ValueError) as exc:
+        st.warning(f"This data cannot be split yet: {exc}", icon=":material/warning:")
 st.page_link("views/train.py", label="Train a model on this data", icon=":material/model_training:")
