@@ -118,9 +118,7 @@ class ProgressPrinter:
         end_of_epoch = p.step == p.steps and p.val_accuracy is not None or (p.step == p.steps and not p.val_loss and p.history)
         if not self.tty and not end_of_epoch:
             return
-        filled = int(self.width * p.step / max(p.steps, 1))
-        bar = "#" * filled + "." * (self.width - filled)
-        line = f"epoch {p.epoch}/{p.epochs} [{bar}] {p.step}/{p.steps} loss {p.loss or 0:.3f} acc {p.accuracy or 0:.3f}"
+        line = f"epoch {p.epoch}/{p.epochs} [{self.bar(p)}] {p.step}/{p.steps} loss {p.loss or 0:.3f} acc {p.accuracy or 0:.3f}"
         if p.val_accuracy is not None:
             line += f" val_acc {p.val_accuracy:.3f}"
         if p.eta_seconds is not None:
@@ -131,8 +129,12 @@ class ProgressPrinter:
         """The forest's trees: redrawn in place on a terminal, one line once they are all grown otherwise."""
         if not self.tty and p.step < p.steps:
             return
+        self.draw(f"forest [{self.bar(p)}] {p.step}/{p.steps} trees", p.step == p.steps)
+
+    def bar(self, p) -> str:
+        """The report's step of its steps as a bar of `width` characters."""
         filled = int(self.width * p.step / max(p.steps, 1))
-        self.draw(f"forest [{'#' * filled}{'.' * (self.width - filled)}] {p.step}/{p.steps} trees", p.step == p.steps)
+        return "#" * filled + "." * (self.width - filled)
 
     def draw(self, line: str, last: bool) -> None:
         draw_line(self.stream, self.tty, line, last)

@@ -18,10 +18,18 @@ def reads_whole(classifier) -> bool:
     return getattr(classifier, "kind", None) == "sequence"
 
 
+def captcha_readings(history: dict[str, list[float]]) -> tuple[str, list[float]]:
+    """The per-epoch share of captchas a sequence model read right, and on which split: validation, or training
+    when there is no validation split."""
+    if history.get("val_accuracy"):
+        return "validation", history["val_accuracy"]
+    return "training", history.get("accuracy") or []
+
+
 def never_read(history: dict[str, list[float]]) -> bool:
     """True when a sequence model has finished epochs but read no captcha right, on validation (or, without a
     validation split, training) captchas: CTC's start, where it outputs only blanks."""
-    read = history.get("val_accuracy") or history.get("accuracy") or []
+    read = captcha_readings(history)[1]
     return bool(read) and max(read) == 0
 
 
@@ -222,7 +230,7 @@ class ForestClassifier:
                 report(grown, total)
         self.model_.set_params(warm_start=False)  # a refit of the saved forest starts afresh
         self.classes_ = self.model_.classes_
-        train_acc = float(np.mean(self.model_.predict(flatten(images)) == labels))
+        train_acc = float(np.mean(self.model_.predict(pixels) == labels))
         self.history_ = {"accuracy": [train_acc]}
         if val_images is not None and len(val_images):
             self.history_["val_accuracy"] = [float(np.mean(self.predict(val_images) == val_labels))]

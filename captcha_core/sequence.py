@@ -14,7 +14,9 @@ from sklearn.model_selection import train_test_split
 from .config import DEFAULT, Config
 from .data import Dataset, DatasetError
 from .evaluation import Report, per_class_scores
-from .models import configure_tensorflow, execution_steps, never_read, predict_function, steps_per_epoch
+from .models import (
+    captcha_readings, configure_tensorflow, execution_steps, never_read, predict_function, steps_per_epoch,
+)
 from .resample import Resampled
 from .split import Split
 
@@ -548,8 +550,7 @@ def stall_hint(history: dict[str, list[float]], epochs: int | None = None, sched
             "where it outputs only blanks. More epochs or another seed usually get it past that; on small sets it "
             "can take 10 to 30 epochs, and more on very small ones."
         )
-    which = "validation" if history.get("val_accuracy") else "training"
-    read = history.get("val_accuracy") or history.get("accuracy") or []
+    which, read = captcha_readings(history)
     cut_off = bool(epochs) and len(read) >= epochs and len(read) >= 2 * CLIMB_WINDOW and not schedule_done
     last, before = read[-CLIMB_WINDOW:], read[-2 * CLIMB_WINDOW : -CLIMB_WINDOW]
     if cut_off and read[-1] < CLIMB_BELOW and np.mean(last) - np.mean(before) >= CLIMB_GAIN:

@@ -160,7 +160,8 @@ class TrainJob:
             saved_as = self._save(result, dataset, name, root)
             self._finish(job_id, DONE, saved_as=saved_as, metrics=result.report.to_dict(), history=result.history)
         except TrainingCancelled:
-            where = " from another tab or computer" if self.snapshot().stopped_elsewhere else ""
+            with self._lock:
+                where = " from another tab or computer" if self._state.stopped_elsewhere else ""
             self._finish(job_id, CANCELLED, message=f"Training was stopped{where} before it finished; nothing was saved.")
         except EXPECTED_ERRORS as exc:
             self._finish(job_id, FAILED, message=str(exc))

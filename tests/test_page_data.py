@@ -5,7 +5,6 @@ from pathlib import Path
 
 import cv2
 import pytest
-import streamlit as st
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
@@ -18,16 +17,18 @@ ROOT = Path(__file__).parents[1]
 SMALL_SPEC = {"kind": "generated", "difficulty": "easy", "count": 40, "length": 4, "alphabet": "abcdefghjkmnpqrstuw", "seed": 0}
 
 
-@pytest.fixture
-def data_page(tmp_path, monkeypatch):
-    """The Data page in a fresh workspace, on a small generated dataset so each run takes a moment."""
-    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def open_data_page(spec: dict) -> AppTest:
+    """The Data page on a generated dataset of these settings."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["dataset_spec"] = dict(SMALL_SPEC)
+    at.session_state["dataset_spec"] = dict(spec)
     at.run()
     return at.switch_page("views/data.py").run()
+
+
+@pytest.fixture
+def data_page(home):
+    """The Data page in a fresh workspace, on a small generated dataset so each run takes a moment."""
+    return open_data_page(SMALL_SPEC)
 
 
 def histograms(at) -> list:
@@ -190,13 +191,8 @@ def test_a_count_out_of_range_says_so_and_keeps_the_data(data_page, count):
     assert metric(at, "Captchas") == "40"
 
 
-def test_data_that_cannot_train_says_why_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path))
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["dataset_spec"] = {**SMALL_SPEC, "count": 1}
-    at.run()
-    at.switch_page("views/data.py").run()
+def test_data_that_cannot_train_says_why_once(home):
+    at = open_data_page({**SMALL_SPEC, "count": 1})
     assert not at.exception
     [warning] = [w.value for w in at.warning]
     assert warning.startswith("This data cannot train a model yet: ")

@@ -19,9 +19,9 @@ POLL_SECONDS = 0.5
 TRAIN_TIMEOUT = 120
 
 
-def train_page() -> AppTest:
+def train_page(spec: dict = TINY_SPEC) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["dataset_spec"] = dict(TINY_SPEC)
+    at.session_state["dataset_spec"] = dict(spec)
     at.run()
     return at.switch_page("views/train.py").run()
 
@@ -61,10 +61,7 @@ def test_each_model_keeps_its_own_settings_and_auto_trains_with_them(workspace):
 
 @pytest.mark.parametrize("difficulty, chosen", [("easy", "cnn"), ("lined", "sequence")])
 def test_auto_names_the_model_it_will_train_on_the_loaded_data(workspace, difficulty, chosen):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["dataset_spec"] = {**TINY_SPEC, "difficulty": difficulty}
-    at.run()
-    at.switch_page("views/train.py").run()
+    at = train_page({**TINY_SPEC, "difficulty": difficulty})
     assert not at.exception
     assert any(m.value.startswith(f"On the loaded data, auto will train the **{chosen}** model: segmentation cut")
                for m in at.markdown)
