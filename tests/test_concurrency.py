@@ -148,8 +148,18 @@ def test_two_threads_starting_at_once_start_one_job(workspace, tiny_dataset, gat
     assert [e.name for e in list_models(workspace / "models")] == [f"race-{results.index(winner)}"]
 
 
-def test_two_sessions_clicking_train_together_start_one_job(workspace, gate, classifiers_built):
+def test_two_sessions_clicking_train_together_start_one_job(workspace, gate, classifiers_built, monkeypatch):
     pages = [train_page(f"session-{i}") for i in range(SESSIONS)]
+    # Together means both clicks reach the job before either has started it. Without this, a page whose data is
+    # already cached can start its training before the other page's run has drawn its (then disabled) button.
+    arrived = threading.Barrier(SESSIONS, timeout=TRAIN_TIMEOUT)
+    start = jobs.TrainJob.start
+
+    def start_together(job, *args, **kwargs):
+        arrived.wait()
+        return start(job, *args, **kwargs)
+
+    monkeypatch.setattr(jobs.TrainJob, "start", start_together)
     click_together(pages)
     gate.wait_reached()
     for at in pages:
