@@ -11,7 +11,7 @@ import cv2
 
 from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
 from .data import DatasetError, collect_images, generate_dataset, load_path
-from .generator import DIFFICULTIES, generate_captchas
+from .generator import DIFFICULTIES, describe_levels, generate_captchas
 from .imageio import InputRejected
 from .choice import AUTO
 from .models import MODEL_KINDS
@@ -284,22 +284,42 @@ def emit(summary: dict, as_json: bool, human) -> None:
 # ---------------------------------------------------------------- parser
 
 
+EXAMPLES = """examples:
+  python -m captcha_core generate --out caps --count 600
+  python -m captcha_core train --data caps --out models/mine    # picks the letter CNN or the sequence model
+  python -m captcha_core solve --model models/mine new_captchas/
+  python -m captcha_core evaluate --model models/mine --data labelled_captchas.zip
+
+An IMAGE, --data or --captchas can be a file, a folder or a .zip. Captchas are labelled by their file
+name up to the first '_' (abcd_2.png reads abcd); letter folders hold one subfolder per class."""
+
+
+def per_network(setting: str) -> str:
+    """A network setting's defaults for the two networks, e.g. 'letter CNN 10, sequence model 60'."""
+    cnn, sequence = (getattr(DEFAULT, NETWORK_FIELDS[kind][setting]) for kind in ("cnn", "sequence"))
+    return f"letter CNN {cnn:g}, sequence model {sequence:g}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m captcha_core", description="Captcha Lab: captchas in, a trained letter reader out.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="python -m captcha_core", description="Captcha Lab: captchas in, a trained letter reader out.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    model_help = "model folder written by train"
+    json_help = "print the results as JSON on stdout (messages stay on stderr)"
 
     p = sub.add_parser("generate", help="write built-in synthetic captchas named <text>.png")
-    p.add_argument("--out", required=True)
-    p.add_argument("--count", type=positive, required=True)
-    p.add_argument("--length", type=positive, default=DEFAULT.captcha_length)
-    p.add_argument("--alphabet", default=DEFAULT.alphabet)
-    p.add_argument("--difficulty", choices=DIFFICULTIES, default=DEFAULT.difficulty)
-    p.add_argument("--seed", type=int, default=DEFAULT.seed)
+    p.add_argument("--out", required=True, help="folder to write (created if missing)")
+    p.add_argument("--count", type=positive, required=True, help="captchas to write")
+    p.add_argument("--length", type=positive, default=DEFAULT.captcha_length, help="characters per captcha (default: %(default)s)")
+    p.add_argument("--alphabet", default=DEFAULT.alphabet, help="characters to draw from (default: %(default)s)")
+    p.add_argument("--difficulty", choices=DIFFICULTIES, default=DEFAULT.difficulty,
+                   help=f"{describe_levels('; ')} (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=DEFAULT.seed, help="same seed, same captchas (default: %(default)s)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("extract", help="cut labelled captchas into letter folders DIR/<label>/<n>.png")
-    p.add_argument("--captchas", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--captchas", required=True, help="folder or .zip of labelled captchas")
+    p.add_argument("--out", required=True, help="folder to write the letter folders to")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("train", help="split, resample the training split, train, evaluate on the test split, save")
@@ -307,38 +327,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--model", choices=(AUTO, *MODEL_KINDS), default=AUTO,
                    help="auto (default): the letter CNN when segmentation cuts enough training captchas, else sequence")
-    p.add_argument("--epochs", type=positive)
-    p.add_argument("--batch-size", type=positive)
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--resample", choices=STRATEGIES)
-    p.add_argument("--per-class", type=positive)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--test-size", type=fraction)
-    p.add_argument("--difficulty", choices=DIFFICULTIES, help="built-in data only")
-    p.add_argument("--count", type=positive, help="built-in data only: captchas to generate")
+    p.add_argument("--epochs", type=positive, help=f"default: {per_network('epochs')} at most (small sets end "
+                   f"{DEFAULT.sequence_decay_epochs} epochs after the model starts reading; large ones stop when it stops improving)")
+    p.add_argument("--batch-size", type=positive, help=f"default: {per_network('batch_size')} (smaller on small sets, "
+                   f"down to {DEFAULT.sequence_min_batch})")
+    p.add_argument("--learning-rate", type=float, help=f"Adam's rate; default: {per_network('learning_rate')} "
+                   "(the sequence model's is scaled with its batch)")
+    p.add_argument("--resample", choices=STRATEGIES, help=f"of the training split only, for the letter models (default: {DEFAULT.resample})")
+    p.add_argument("--per-class", type=positive, help="letters per class after resampling (default: the largest class "
+                   "for bootstrap, the smallest for downsample)")
+    p.add_argument("--seed", type=int, help=f"for the split, resampling and starting weights (default: {DEFAULT.seed})")
+    p.add_argument("--test-size", type=fraction, help=f"share of the captchas (or letters) held out for the test (default: {DEFAULT.test_size})")
+    p.add_argument("--difficulty", choices=DIFFICULTIES, help=f"built-in data only (default: {DEFAULT.difficulty})")
+    p.add_argument("--count", type=positive, help=f"built-in data only: captchas to generate (default: {DEFAULT.generate_count})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     p.add_argument("--leaky-seed-protocol", action="store_true", help="teaching only: resample before the split, as the seed did")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=json_help)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a model on labelled data")
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--model", required=True, help=model_help)
+    p.add_argument("--data", required=True, help="folder or .zip of labelled captchas or letter folders")
+    p.add_argument("--json", action="store_true", help=json_help)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="read single-letter images")
-    p.add_argument("--model", required=True)
-    p.add_argument("--top", type=positive, default=DEFAULT.top_k)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--model", required=True, help=model_help)
+    p.add_argument("--top", type=positive, default=DEFAULT.top_k, help="labels to list per letter (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="letter images, folders or .zip files")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("solve", help="read whole captchas")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, help=model_help)
     p.add_argument("--length", type=positive, help="characters per captcha (default: from the model)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="captcha images, folders or .zip files")
     p.set_defaults(func=cmd_solve)
     return parser
 

@@ -84,7 +84,7 @@ class Config:
     captcha_length: int = 4
     # The seed worked with 19 distinct lowercase letters; these skip look-alikes (i/l/o/v/x...).
     alphabet: str = "abcdefghjkmnpqrstuw"
-    # Generator difficulty: easy | medium | hard.
+    # Generator difficulty: easy | medium | hard | lined (generator.LEVEL_LOOKS says what each looks like).
     difficulty: str = "easy"
     # Captchas generated when nothing else is given: about the seed's 2,090 letters after resampling.
     generate_count: int = 600

@@ -12,6 +12,18 @@ from .config import DEFAULT
 from .progress import DRAWING, ProgressReport, reporting
 
 DIFFICULTIES = ("easy", "medium", "hard", "lined")
+# What each level looks like, in the words the Data page and the command line's help both use.
+LEVEL_LOOKS = {
+    "easy": "separate upright letters",
+    "medium": "closer, rotated, noisy",
+    "hard": "touching letters, lines, clutter",
+    "lined": "a wavy line through every letter",
+}
+
+
+def describe_levels(separator: str) -> str:
+    """Every difficulty level and what it looks like, joined by `separator`."""
+    return separator.join(f"{level}: {LEVEL_LOOKS[level]}" for level in DIFFICULTIES)
 
 # Hershey faces that read as ordinary letters; the script faces are too unlike the seed's captchas.
 HERSHEY_FACES = (

@@ -108,3 +108,18 @@ def test_progress_printer_counts_a_forests_trees_in_one_line_when_not_on_a_termi
     for grown in (20, 40, 60):
         printer(Progress(phase="training", epoch=1, epochs=1, step=grown, steps=60, unit="trees"))
     assert out.getvalue() == f"forest [{'#' * 24}] 60/60 trees\n"
+
+
+def test_every_option_says_what_it_does_and_train_names_the_config_defaults():
+    import argparse
+
+    from captcha_core.cli import build_parser
+    from captcha_core.config import DEFAULT
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    silent = [f"{name} {action.dest}" for name, sub in commands.items() for action in sub._actions if not action.help]
+    assert silent == []
+    train_help = commands["train"].format_help()
+    for default in (DEFAULT.epochs, DEFAULT.sequence_epochs, DEFAULT.batch_size, DEFAULT.generate_count, DEFAULT.test_size):
+        assert f"{default:g}" in train_help

@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from captcha_core.data import DatasetError
-from captcha_core.generator import DIFFICULTIES
+from captcha_core.generator import DIFFICULTIES, describe_levels
 from captcha_core.imageio import InputRejected
 from captcha_core.resample import STRATEGIES
 from lab_ui import cache, data_views, state
@@ -52,10 +52,7 @@ def generator_controls(spec: dict) -> None:
         # off "hard" and "lined".
         difficulty = st.segmented_control(
             "Difficulty", DIFFICULTIES, default=current["difficulty"], required=True, key="gen_difficulty",
-            help=(
-                "easy: separate upright letters · medium: closer, rotated, noisy · hard: touching letters, lines,"
-                " clutter · lined: a wavy line through every letter"
-            ),
+            help=describe_levels(" · "),
         )
         cols = st.columns([1, 1, 2, 1])
         # No bounds on the widget itself: it would drop an out-of-range number with only a tooltip to say so.
