@@ -115,7 +115,8 @@ class ProgressPrinter:
         if p.unit == "trees":
             self.grown(p)
             return
-        end_of_epoch = p.step == p.steps and p.val_accuracy is not None or (p.step == p.steps and not p.val_loss and p.history)
+        # The epoch's closing report is the one whose history holds it (with or without validation figures).
+        end_of_epoch = p.step == p.steps and len(p.history.get("loss", ())) >= p.epoch
         if not self.tty and not end_of_epoch:
             return
         line = f"epoch {p.epoch}/{p.epochs} [{self.bar(p)}] {p.step}/{p.steps} loss {p.loss or 0:.3f} acc {p.accuracy or 0:.3f}"

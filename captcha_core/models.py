@@ -1,8 +1,10 @@
 """Models: the seed's CNN (with its missing Flatten) and a random-forest baseline, behind one interface."""
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
 import threading
 from typing import Callable
 
@@ -36,6 +38,28 @@ def never_read(history: dict[str, list[float]]) -> bool:
 _TF_IMPORT_LOCK = threading.Lock()
 
 
+@contextlib.contextmanager
+def import_chatter_hidden():
+    """Hide TensorFlow's C++ start-up lines (oneDNN notices that TF_CPP_MIN_LOG_LEVEL no longer filters) from the
+    command line's terminal, where students read the progress.
+
+    Only on the main thread: that is the command line's. The dashboard imports from a worker thread, and sending
+    the server's stderr elsewhere for those seconds could hide another thread's message.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def configure_tensorflow() -> None:
     """Import TensorFlow and Keras once, under a lock, with thread settings suited to a small CPU-only machine.
 
@@ -45,8 +69,9 @@ def configure_tensorflow() -> None:
     with _TF_IMPORT_LOCK:
         if getattr(configure_tensorflow, "done", False):
             return
-        import keras  # noqa: F401  (imported here so no thread ever sees it half-initialised)
-        import tensorflow as tf
+        with import_chatter_hidden():
+            import keras  # noqa: F401  (imported here so no thread ever sees it half-initialised)
+            import tensorflow as tf
 
         cores = os.cpu_count() or 1
         try:
