@@ -35,6 +35,18 @@ def set_dataset_spec(spec: dict) -> None:
     st.session_state.setdefault("last_specs", {})[spec["kind"]] = spec
 
 
+def try_dataset_spec(spec: dict):
+    """Switch to `spec` before it loads, so that leaving the page during a long load keeps the new data (the next
+    page follows the same load); returns a function that switches back, for when it fails to load."""
+    before = st.session_state.get("dataset_spec"), dict(st.session_state.get("last_specs", {}))
+    set_dataset_spec(spec)
+
+    def undo() -> None:
+        st.session_state["dataset_spec"], st.session_state["last_specs"] = before
+
+    return undo
+
+
 def last_spec(kind: str) -> dict | None:
     """The last dataset of this kind (generated, zip, folder) the session used, so a source keeps its settings."""
     return st.session_state.setdefault("last_specs", {}).get(kind)

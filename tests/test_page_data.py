@@ -120,6 +120,7 @@ def test_bad_upload_gives_a_clear_error_and_keeps_the_data(data_page):
     assert not at.exception
     assert "not a valid zip" in at.error[0].value
     assert metric(at, "Captchas") == "40"  # the earlier dataset is still loaded
+    assert "zip" not in at.session_state["last_specs"]  # nor is it offered as an earlier upload to use again
 
 
 def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
@@ -197,3 +198,29 @@ def test_data_that_cannot_train_says_why_once(home):
     [warning] = [w.value for w in at.warning]
     assert warning.startswith("This data cannot train a model yet: ")
     assert any(c.value.startswith("No split to show") for c in at.caption)
+
+
+def test_leaving_the_page_during_a_folder_load_keeps_the_folder_as_the_data(data_page, tmp_path, monkeypatch):
+    import streamlit as st
+
+    from lab_ui import cache
+
+    folder = tmp_path / "caps"
+    folder.mkdir()
+    for i, (text, image) in enumerate(generate_captchas(16, seed=5)):
+        cv2.imwrite(str(folder / f"{text}_{i}.png"), image)
+    loaded_folder = cache.folder_dataset
+
+    def left_during_the_load(path):
+        st.stop()  # the script ends mid-load, as it does when the user opens another page
+
+    at = data_page
+    at.button_group(key="data_source").set_value("folder").run()
+    at.text_input(key="data_folder").set_value(str(folder)).run()
+    monkeypatch.setattr(cache, "folder_dataset", left_during_the_load)
+    at.button(key="load_folder").click().run()
+    assert at.session_state["dataset_spec"] == {"kind": "folder", "path": str(folder)}
+    monkeypatch.setattr(cache, "folder_dataset", loaded_folder)
+    train = at.switch_page("views/train.py").run()  # the next page works on the folder (following its load)
+    assert not train.exception
+    assert any(f"server folder {folder}" in m.value for m in train.markdown)

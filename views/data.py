@@ -93,13 +93,8 @@ def zip_controls(spec: dict) -> None:
             state.set_dataset_spec(earlier)
         return
     data = upload.getvalue()
-    try:
-        cache.zip_dataset(data, upload.name)
-    except (InputRejected, DatasetError) as exc:
-        st.error(f"Could not use that zip: {exc}", icon=":material/error:")  # the reason names the file
-        return
     if spec.get("kind") != "zip" or spec.get("name") != upload.name or spec.get("data") != data:
-        state.set_dataset_spec({"kind": "zip", "data": data, "name": upload.name})
+        use_if_it_loads({"kind": "zip", "data": data, "name": upload.name}, "zip")
 
 
 def folder_controls(spec: dict) -> None:
@@ -116,12 +111,17 @@ def folder_controls(spec: dict) -> None:
         st.error(f"{path} is a file, not a folder. Name the folder (or .zip) that holds the captchas.",
                  icon=":material/error:")
         return
+    use_if_it_loads({"kind": "folder", "path": path}, "folder")
+
+
+def use_if_it_loads(spec: dict, what: str) -> None:
+    """Make `spec` the session's data and load it; keep the earlier data, and say why, if it does not load."""
+    undo = state.try_dataset_spec(spec)
     try:
-        cache.folder_dataset(path)
+        state.current_dataset()
     except (InputRejected, DatasetError, OSError) as exc:
-        st.error(f"Could not use that folder: {exc}", icon=":material/error:")  # the reason names the path
-        return
-    state.set_dataset_spec({"kind": "folder", "path": path})
+        undo()
+        st.error(f"Could not use that {what}: {exc}", icon=":material/error:")  # the reason names the file or path
 
 
 def resampling_controls() -> None:
