@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 
 from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
-from .data import DatasetError, collect_images, generate_dataset, load_path
+from .data import DatasetError, collect_images, generate_dataset, load_path, reject_line
 from .generator import DIFFICULTIES, describe_levels, generate_captchas
 from .imageio import InputRejected
 from .choice import AUTO
@@ -27,11 +27,6 @@ class UsageError(Exception):
 def say(message: str) -> None:
     """One line for people, on stderr, so stdout stays machine-readable."""
     print(message, file=sys.stderr, flush=True)
-
-
-def reject_line(name: str, reason: str) -> str:
-    """One clear line for a rejected input, naming it once."""
-    return reason if reason.startswith(name) else f"{name}: {reason}"
 
 
 # ---------------------------------------------------------------- generate and extract
@@ -228,9 +223,10 @@ def human_report(summary: dict) -> str:
     if summary.get("captcha_accuracy") is not None:
         solved = summary.get("solved_character_accuracy")
         per_character = f", {solved:.2%} of their characters" if solved is not None else ""
+        uncut = summary["segmentation_failures_in_test"]  # never any for the sequence model, which does not cut
         lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas, "
-                     f"read as `solve` reads them{per_character} "
-                     f"({summary['segmentation_failures_in_test']} could not be segmented and count as wrong)")
+                     f"read as `solve` reads them{per_character}"
+                     + (f" ({uncut} could not be segmented and count as wrong)" if uncut else ""))
     if summary.get("hint"):
         lines.append(f"note: {summary['hint']}")
     if "protocol" in summary:
@@ -249,7 +245,13 @@ def cmd_predict(args) -> int:
     readings = predictor.read_letters([im for _, im in images], k=args.top)
     rows = [{"file": name, "label": r.label, "confidence": r.confidence, "top": [[l, p] for l, p in r.top]}
             for (name, _), r in zip(images, readings)]
-    return finish_batch(rows, rejected, args.json, lambda r: f"{r['file']}: {r['label']} ({r['confidence']:.1%})")
+    return finish_batch(rows, rejected, args.json, letter_line)
+
+
+def letter_line(row: dict) -> str:
+    """'a.png: a (97.0%), then e 2.1%, c 0.4%': the reading and the runners-up --top asked for."""
+    runners_up = ", ".join(f"{label} {p:.1%}" for label, p in row["top"][1:])
+    return f"{row['file']}: {row['label']} ({row['confidence']:.1%})" + (f", then {runners_up}" if runners_up else "")
 
 
 def cmd_solve(args) -> int:

@@ -269,7 +269,8 @@ def load_entries(
         if not p.lower().endswith(IMAGE_SUFFIXES + (".txt",)):
             skipped.append((p, "not an image (png, jpg, jpeg, bmp or gif)"))
     if not images:
-        what = f"none of its {len(files):,} files is an image" if files else "it holds no files"
+        what = ("it holds no files" if not files else "its one file is not an image" if len(files) == 1
+                else f"none of its {len(files):,} files is an image")
         raise DatasetError(f"{source or 'the data'}: {what} (png, jpg, jpeg, bmp or gif)")
     loose = [p for p, _ in images if len(PurePosixPath(p).parts) == 1]
     nested = [p for p, _ in images if len(PurePosixPath(p).parts) == 2]
@@ -301,9 +302,26 @@ def load_entries(
         decoded.append((label, gray))
         names.append(p)
     if not decoded:
-        raise DatasetError(f"{source or 'the data'}: none of the {len(images)} images could be read")
+        raise DatasetError(nothing_read(source, len(images), skipped))
     builder = from_captchas if loose else from_letters
     return builder(decoded, names=names, config=config, skipped=skipped, source=source, report=report)
+
+
+# Reasons a refusal of data with no usable image spells out; the rest are counted.
+REASONS_NAMED = 3
+
+
+def nothing_read(source: str, n_images: int, skipped: list[tuple[str, str]]) -> str:
+    """Why data with images gave none to use: the first few files left out and why, and how many more."""
+    what = "its one image could not be used" if n_images == 1 else f"none of its {n_images:,} images could be used"
+    named = "; ".join(reject_line(name, why) for name, why in skipped[:REASONS_NAMED])
+    more = f"; and {len(skipped) - REASONS_NAMED:,} more left out" if len(skipped) > REASONS_NAMED else ""
+    return f"{source or 'the data'}: {what} ({named}{more})"
+
+
+def reject_line(name: str, why: str) -> str:
+    """'name: why', naming the file once even when the reason already starts with it."""
+    return why if why.startswith(name) else f"{name}: {why}"
 
 
 def check_trainable(dataset: Dataset) -> None:

@@ -171,6 +171,8 @@ def file_version(path: Path) -> str:
 def load_model(folder: str | os.PathLike) -> LoadedModel:
     """Load a model folder in safe mode: no Lambda layers, no pickles, a clear error when damaged."""
     folder = Path(folder)
+    if not folder.exists():
+        raise InputRejected(f"{folder}: no such model folder")
     if folder.is_symlink() or not folder.is_dir():
         raise InputRejected(f"{folder}: not a model folder")
     try:

@@ -13,7 +13,7 @@ from captcha_core.preview import (
 )
 
 from . import graphs
-from .model_views import MISSING, percent
+from .model_views import MISSING, percent, plural
 
 # Picture sizes: enough letters to see the variety of a class, captchas shown large enough to judge the boxes.
 GALLERY_PER_CLASS = 5
@@ -108,7 +108,7 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
     clean = auto_clean_share(dataset.fingerprint(), config.seed, dataset)
     if clean is not None and clean < config.auto_yield_threshold:
         st.info(
-            f"Only {clean:.0%} of the training captchas (the ones not held out for testing) were cut cleanly, under "
+            f"{clean_share_words(clean)} of the training captchas (the ones not held out for testing) were cut cleanly, under "
             f"the {config.auto_yield_threshold:.0%} the letter CNN needs. The rest were cut by force (amber boxes "
             "below), so their letters may be wrong. With **auto**, the Train page trains the sequence model, which "
             "reads whole captchas without cutting them.",
@@ -122,11 +122,18 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
     return True
 
 
+def clean_share_words(share: float) -> str:
+    """'Only 41%', 'Under 1%' or 'None' ('Only 0%' reads oddly)."""
+    if not share:
+        return "None"
+    return f"Only {share:.0%}" if round(share * 100) else "Under 1%"
+
+
 def skipped_report(dataset: Dataset) -> None:
     """Which input files were left out, and why."""
     if not dataset.skipped:
         return
-    with st.expander(f":material/report: {len(dataset.skipped)} files were left out — see why"):
+    with st.expander(f":material/report: {plural(len(dataset.skipped), 'file')} left out — see why"):
         frame = pd.DataFrame(dataset.skipped[:SKIPPED_SHOWN], columns=["file", "reason"])
         st.dataframe(frame, hide_index=True, width="stretch")
         if len(dataset.skipped) > SKIPPED_SHOWN:

@@ -68,14 +68,26 @@ def curve(history: dict[str, list[float]], metric: str) -> alt.Chart | None:
     if frame.empty:
         return None
     colours = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
+    # Accuracy on its whole 0-100% range: a flat run (a sequence model that never read a captcha) would otherwise
+    # get an axis of its one value.
     y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
+    y_axis = alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis()
     return (
         alt.Chart(frame, title=metric, height=CURVE_HEIGHT)
         .mark_line(point=True)
         .encode(
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(domainMin=1)),
-            y=alt.Y("value:Q", title=metric, scale=y_scale),
+            y=alt.Y("value:Q", title=metric, scale=y_scale, axis=y_axis),
             color=alt.Color("split:N", scale=colours, legend=alt.Legend(title=None)),
             tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".3f")],
         )
     )
+
+
+def training_curves(history: dict[str, list[float]]) -> None:
+    """Accuracy and loss per epoch, training against validation, side by side (Train while it runs, Evaluate after)."""
+    columns = st.columns(2, gap="large")
+    for column, metric in zip(columns, ("accuracy", "loss")):
+        chart = curve(history, metric)
+        if chart is not None:
+            column.altair_chart(chart, width="stretch", height=CURVE_HEIGHT)

@@ -116,7 +116,9 @@ def render_job(snap: jobs.JobState) -> None:
         st.info(snap.message, icon=":material/stop_circle:")
     # A forest has no epochs: its one accuracy is in the outcome line, not worth a chart.
     if snap.history and snap.model_kind != "forest":
-        training_curves(snap.history)
+        from . import graphs  # altair, only once there are curves to draw
+
+        graphs.training_curves(snap.history)
 
 
 def progress_text(snap: jobs.JobState) -> str:
@@ -219,17 +221,6 @@ CHECKED_CUTS_TEXT = (
 )
 
 
-def training_curves(history: dict[str, list[float]]) -> None:
-    """Loss and accuracy per epoch, train against validation, side by side."""
-    from . import graphs
-
-    charts = [graphs.curve(history, metric) for metric in ("loss", "accuracy")]
-    columns = st.columns(2)
-    for column, chart in zip(columns, charts):
-        if chart is not None:
-            column.altair_chart(chart, width="stretch", height=graphs.CURVE_HEIGHT)
-
-
 # ---------------------------------------------------------------- the registry
 
 
@@ -251,7 +242,7 @@ def registry_frame(entries) -> pd.DataFrame:
                 # forest (no epochs) shows the app's dash: the grid draws a missing number as "None".
                 "epochs": str(len(meta.get("history", {}).get("loss", [])) or MISSING),
                 "data": meta.get("data", {}).get("source", ""),
-                "created": meta.get("created", "")[:19].replace("T", " "),
+                "created": meta.get("created", "")[: len("YYYY-MM-DDTHH:MM")].replace("T", " "),
             }
         )
     return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
@@ -263,9 +254,12 @@ def accuracy_column(name: str, width: str | None = None):
 
 
 ACCURACIES = ("letter acc", "captcha acc")
+# Pixels that fit the longest kind ("sequence") and a two-digit epoch count, leaving the rest to the data's description.
+KIND_PIXELS, EPOCHS_PIXELS = 84, 64
 REGISTRY_COLUMNS = {
     **{column: accuracy_column(column) for column in ACCURACIES},
-    "epochs": st.column_config.TextColumn("epochs"),
+    "kind": st.column_config.TextColumn("kind", width=KIND_PIXELS),
+    "epochs": st.column_config.TextColumn("epochs", width=EPOCHS_PIXELS),
     "data": st.column_config.TextColumn("data", width="medium"),  # "large" pushed "created" out of sight
 }
 
@@ -302,7 +296,8 @@ def download_model(entries) -> None:
     """Pick a model and download it as one zip (model file, labels.json, metadata.json)."""
     names = [entry.name for entry in entries]
     pick, button = st.columns([3, 2], vertical_alignment="bottom")
-    name = pick.selectbox("Download a model", names, key="download_pick")
+    # Keyed by the newest model, so a model trained since the last pick is the one offered first.
+    name = pick.selectbox("Download a model", names, key=f"download_pick_{names[0]}")
     try:
         data = model_zip(name, cache.model_version(name))
     except (ModelDamaged, OSError) as exc:

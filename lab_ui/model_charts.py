@@ -14,10 +14,9 @@ SMALL_CELL_FONT = 9
 BAR_HEIGHT = 28
 CHART_BLUE = "#3b6fd8"
 PALE_BLUE = "#b9c6e4"
-CHART_ORANGE = "#e0782a"
 WRONG_RED = "#d0453b"
 INK = "#1d2433"
-CURVE_HEIGHT = 220
+F1_HEIGHT = 220
 CONFIDENCE_HEIGHT = 140
 PROTOCOL_BAR_STEP = 40
 # Bars the F1 chart has room for beside its table; the table lists every letter.
@@ -43,8 +42,9 @@ def top_k_chart(top: list[tuple[str, float]]) -> alt.Chart:
     return (bars + text).properties(height=BAR_HEIGHT * len(df) + 10)
 
 
-def character_confidence_chart(letters: list[str], confidences: list[float]) -> alt.Chart:
-    """One bar per character read, in reading order, as tall as the model is sure of it."""
+def character_confidence_chart(letters: list[str], confidences: list[float], colors: list[str]) -> alt.Chart:
+    """One bar per character read, in reading order, as tall as the model is sure of it, in the colour its
+    character is shown in above."""
     slots = [f"{i}: {ch}" for i, ch in enumerate(letters, 1)]
     df = pd.DataFrame({"slot": slots, "letter": letters, "confidence": confidences})
     base = alt.Chart(df).encode(
@@ -54,7 +54,9 @@ def character_confidence_chart(letters: list[str], confidences: list[float]) -> 
         y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title=None, tickCount=3)),
         tooltip=["letter", alt.Tooltip("confidence:Q", format=".1%")],
     )
-    bars = base.mark_bar(cornerRadiusEnd=3, color=CHART_BLUE)
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        color=alt.Color("slot:N", sort=slots, scale=alt.Scale(domain=slots, range=colors), legend=None)
+    )
     text = base.mark_text(baseline="bottom", dy=-2).encode(text=alt.Text("confidence:Q", format=".0%"))
     return (bars + text).properties(height=CONFIDENCE_HEIGHT)
 
@@ -103,34 +105,6 @@ def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = GRI
     return (cells + counts).properties(width=side, height=side)
 
 
-def history_chart(history: dict[str, list[float]], metric: str) -> alt.Chart:
-    """Training and validation curves of one metric (accuracy or loss) per epoch."""
-    rows = []
-    for key, title in ((metric, "training"), (f"val_{metric}", "validation")):
-        for epoch, value in enumerate(history.get(key, []), start=1):
-            rows.append({"epoch": epoch, "value": value, "split": title})
-    df = pd.DataFrame(rows, columns=["epoch", "value", "split"])
-    # Accuracy on its whole 0-100% range: a flat run (a sequence model that never read a captcha) would
-    # otherwise get an axis of its one value, labelled 0.000000%.
-    axis = alt.Axis(format=".0%") if metric == "accuracy" else alt.Axis()
-    scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
-    return (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("value:Q", title=metric, axis=axis, scale=scale),
-            color=alt.Color(
-                "split:N",
-                scale=alt.Scale(domain=["training", "validation"], range=[CHART_BLUE, CHART_ORANGE]),
-                legend=alt.Legend(orient="bottom", title=None),
-            ),
-            tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".3f")],
-        )
-        .properties(height=CURVE_HEIGHT)
-    )
-
-
 def f1_chart(per_class: list[dict]) -> alt.Chart:
     """F1 per letter, worst first, so the letters the model struggles with stand out (the worst F1_SHOWN of many)."""
     df = pd.DataFrame(per_class).sort_values("f1", kind="stable").head(F1_SHOWN)
@@ -146,7 +120,7 @@ def f1_chart(per_class: list[dict]) -> alt.Chart:
             tooltip=["label", alt.Tooltip("precision:Q", format=".0%"), alt.Tooltip("recall:Q", format=".0%"),
                      alt.Tooltip("f1:Q", format=".0%"), "support"],
         )
-        .properties(height=CURVE_HEIGHT)
+        .properties(height=F1_HEIGHT)
     )
 
 

@@ -68,7 +68,7 @@ def describe_spec(spec: dict) -> str:
         return f"uploaded zip {spec['name']}"
     if spec["kind"] == "folder":
         return f"server folder {spec['path']}"
-    return (f"built-in generator: {spec['count']} {spec['difficulty']} captchas, length {spec['length']}, "
+    return (f"built-in generator: {spec['count']:,} {spec['difficulty']} captchas, length {spec['length']}, "
             f"alphabet {spec['alphabet']}, seed {spec['seed']}")
 
 

@@ -76,6 +76,10 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     assert pred.returncode == 0, pred.stderr
     row = json.loads(pred.stdout)[0]
     assert len(row["top"]) == 3 and row["label"] == row["top"][0][0]
+    # Without --json the line names the runners-up too, in the same order.
+    line = run("predict", "--model", tiny_model_dir, "--top", 3, letter).stdout.strip()
+    runners_up = [label for label, _ in row["top"][1:]]
+    assert line.startswith(f"{letter}: {row['label']} (") and [part.split()[0] for part in line.split(", then ")[1].split(", ")] == runners_up
 
 
 def test_bad_usage_exits_2():
@@ -90,6 +94,8 @@ def test_bad_input_exits_1_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     damaged = run("solve", "--model", tmp_path, tmp_path / "x.png")
     assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+    missing = run("solve", "--model", tmp_path / "nope", tmp_path / "x.png")
+    assert missing.returncode == 1 and "no such model folder" in missing.stderr
 
 
 def test_train_on_letter_folders(captcha_folder, tmp_path):

@@ -64,7 +64,20 @@ def test_empty_folder_and_non_images(tmp_path):
     with pytest.raises(DatasetError, match="it holds no files"):
         load_path(tmp_path)
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(DatasetError, match="none of its 1 files is an image"):
+    with pytest.raises(DatasetError, match="its one file is not an image"):
+        load_path(tmp_path)
+    (tmp_path / "more.md").write_text("hello")
+    with pytest.raises(DatasetError, match="none of its 2 files is an image"):
+        load_path(tmp_path)
+
+
+def test_images_that_cannot_be_used_are_named_with_their_reasons(tmp_path):
+    (tmp_path / "bad.png").write_text("not a picture")
+    with pytest.raises(DatasetError, match=r"its one image could not be used \(bad\.png: not a PNG"):
+        load_path(tmp_path)
+    for i in range(4):
+        (tmp_path / f"worse{i}.png").write_text("not a picture either")
+    with pytest.raises(DatasetError, match=r"none of its 5 images could be used \(bad\.png: .*worse1\.png: [^;]*; and 2 more left out\)$"):
         load_path(tmp_path)
 
 

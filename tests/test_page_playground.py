@@ -76,6 +76,15 @@ def test_an_uploaded_captcha_is_read(with_model, model_folder):
     assert "mine.png" in all_text(at)
 
 
+def test_a_blank_captcha_is_called_blank_not_wrongly_cut(with_model):
+    at = open_page(PAGE)
+    at.file_uploader(key="captcha_upload").upload("white.png", image_to_png_bytes(np.full((60, 200), 255, np.uint8)), "image/png").run()
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == [
+        "The cutter found no letters at all: the picture looks blank, or its ink is as pale as its paper."
+    ]
+
+
 def test_a_sequence_model_shows_every_character_read_and_how_sure_it_is(home, tmp_path_factory):
     folder = tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"), "sequence")
     install_model(home, folder)

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from captcha_core import review
-from lab_ui import cache, jobs, state
+from lab_ui import cache, graphs, jobs, state
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
@@ -252,10 +252,7 @@ def curves_section() -> None:
         return
     st.subheader("How it learned")
     st.caption("If training accuracy keeps climbing while validation stalls, the model is memorising, not learning.")
-    left, right = st.columns(2, gap="large")
-    left.altair_chart(charts.history_chart(history, "accuracy"), width="stretch")
-    if "loss" in history:
-        right.altair_chart(charts.history_chart(history, "loss"), width="stretch")
+    graphs.training_curves(history)
 
 
 def protocol_section() -> None:

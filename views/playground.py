@@ -69,13 +69,19 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
         views.colored_text(list(reading.text) or ["?"], marks, BIG_TEXT_REM)
         st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}. {legend}")
         if reading.text and not len(reading.crops):
-            st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences), width="stretch")
+            st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences, marks), width="stretch")
             st.caption("Read whole, without cutting: each bar is the model's peak probability for that character.")
     if not reading.segmented_ok:
-        expected = predictor.captcha_length or "the expected number of"
-        st.warning(f"The cutter found {len(reading.boxes)} characters where {expected} were expected, "
-                   "so some letters are merged or split.", icon=":material/content_cut:")
+        st.warning(cut_problem(len(reading.boxes)), icon=":material/content_cut:")
     letter_strip(reading, colors, key)
+
+
+def cut_problem(found: int) -> str:
+    """Why the cutter's pieces cannot be read as the model's captchas: no ink at all, or a wrong count."""
+    if not found:
+        return "The cutter found no letters at all: the picture looks blank, or its ink is as pale as its paper."
+    expected = predictor.captcha_length or "the expected number of"
+    return f"The cutter found {found} characters where {expected} were expected, so some letters are merged or split."
 
 
 def reading_marks(reading, colors: list[str], truth: str | None) -> tuple[list[str], str]:
@@ -189,6 +195,8 @@ def draw_tab() -> None:
         cols = st.columns([1, 2], vertical_alignment="center")
         cols[0].image(views.zoom(reading.image), caption="model input")
         cols[1].altair_chart(charts.top_k_chart(reading.top), width="stretch")
+        st.caption("Sure is not the same as right: a dot or a scribble still gets one of the model's letters, "
+                   "sometimes at a high percentage, since the percentages only weigh its letters against each other.")
 
 
 def confidence_color(confidence: float) -> str:

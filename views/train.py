@@ -65,6 +65,7 @@ def settings_form() -> None:
     whole = (choice["chosen"] if choice else model) == "sequence"
     strategy = row2[0].selectbox(
         "Resampling", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample", disabled=whole,
+        format_func=str.capitalize,  # as the Data page names them
         help=WHOLE_HELP if whole else "Balances the classes of the training split only; validation and test stay as they are.",
     )
     target = row2[1].number_input(
