@@ -10,7 +10,8 @@ AFTER_COLOUR = "#3b6fd8"
 TARGET_COLOUR = "#d9534f"
 SPLIT_COLOURS = {"training": "#3b6fd8", "validation": "#e8833a"}
 HISTOGRAM_HEIGHT = 220
-CURVE_HEIGHT = 220
+# The whole chart's height: Streamlit fits title, axes and legend into it, so 220 left a plot of about 95 px.
+CURVE_HEIGHT = 300
 # Keras names the validation twin of every metric "val_<metric>".
 VALIDATION_PREFIX = "val_"
 

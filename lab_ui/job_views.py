@@ -245,7 +245,8 @@ def registry_frame(entries) -> pd.DataFrame:
                 "created": meta.get("created", "")[: len("YYYY-MM-DDTHH:MM")].replace("T", " "),
             }
         )
-    return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "data", "created"])
+    # The long data description last, where running past the table's edge hides only its own end.
+    return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "created", "data"])
 
 
 def accuracy_column(name: str, width: str | None = None):
@@ -260,7 +261,7 @@ REGISTRY_COLUMNS = {
     **{column: accuracy_column(column) for column in ACCURACIES},
     "kind": st.column_config.TextColumn("kind", width=KIND_PIXELS),
     "epochs": st.column_config.TextColumn("epochs", width=EPOCHS_PIXELS),
-    "data": st.column_config.TextColumn("data", width="medium"),  # "large" pushed "created" out of sight
+    "data": st.column_config.TextColumn("data", width="large"),
 }
 
 

@@ -10,6 +10,8 @@ from lab_ui import model_views as views
 GALLERY_MAX = 24
 # Wide enough to make out a misread captcha's characters in the narrow column beside the matrix.
 CAPTCHA_THUMB = 200
+# Misread captchas shown beside the matrix, about its height at 1280 px: twenty in that column made the page 5,000 px tall.
+CAPTCHAS_BESIDE = 4
 # The room for the matrix's cells beside the pictures of a 1280-px-wide page (19 letters at full size), and
 # the room for its rows when there are too many classes for that (it then spans the page: 32 classes get rows
 # of 20 px, room for a three-digit count; past 42 classes rows keep their 15-px minimum and the matrix grows).
@@ -97,7 +99,7 @@ def selected_cell(event, fallback):
 def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
     """Pictures of the test letters (or, for a sequence model, captchas) that were `true` but read as `pred`."""
     if result.reads_whole:
-        captcha_mistakes(result, true, pred, clicked)
+        cell_captchas(result, true, pred, clicked)
         return
     if true is None:
         st.success("No mistakes at all on these test letters.", icon=":material/celebration:")
@@ -110,8 +112,8 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
     if not found:
         st.info("No test letter fell in this cell.")
         return
-    shown = found[:GALLERY_MAX]
-    pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
+    pictures([views.zoom(result.images[m.row]) for m in found[:GALLERY_MAX]],
+             [f"{m.confidence:.0%} sure" for m in found[:GALLERY_MAX]], len(found), GALLERY_MAX)
 
 
 def holds_mistakes(true: str, pred: str) -> bool:
@@ -127,42 +129,49 @@ def cell_heading(true: str, pred: str, clicked: bool) -> str:
     return "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
 
 
-def pictures(images: list, captions: list[str], total: int, width: int | str = "content") -> None:
-    """Up to GALLERY_MAX pictures in one st.image call, whose rows wrap with the column, and how many more there are."""
+def pictures(images: list, captions: list[str], total: int, limit: int, width: int | str = "content") -> None:
+    """Up to `limit` pictures in one st.image call, whose rows wrap with the column, and how many more there are."""
     if images:
-        st.image(images, caption=captions, width=width)
-    if total > GALLERY_MAX:
-        st.caption(f"...and {total - GALLERY_MAX} more.")
+        st.image(images[:limit], caption=captions[:limit], width=width)
+    if total > limit:
+        st.caption(f"...and {total - limit:,} more.")
 
 
-def captcha_mistakes(result, true: str | None, pred: str | None, clicked: bool) -> None:
-    """The misread captchas behind a confusion cell, then those read with a wrong number of characters."""
-    if true is not None and holds_mistakes(true, pred):
-        found = review.misreads_for(result.report, true, pred)
-        how = cell_heading(true, pred, clicked)
-        # The matrix counts characters; a captcha can make the same mistake twice ("ckbk" read as "chbh").
-        times = sum((t, r) == (true, pred) for _, truth, read, _ in found for t, r in zip(truth, read))
-        also = f" ({views.plural(times, 'character')}, the count in the matrix)" if times != len(found) else ""
-        st.caption(f"{views.plural(len(found), 'test captcha')}{also} where the truth **{true}** was read as "
-                   f"**{pred}** ({how}).")
-        if not found:
-            st.info("No test captcha fell in this cell.")
-        captcha_gallery(result, found)
+def cell_captchas(result, true: str | None, pred: str | None, clicked: bool) -> None:
+    """The first misread captchas behind a confusion cell (the pictures beside the matrix)."""
+    if true is None:
+        if not review.length_misreads(result.report):
+            st.success("No mistakes at all on these test captchas.", icon=":material/celebration:")
+        return
+    if not holds_mistakes(true, pred):
+        return
+    found = review.misreads_for(result.report, true, pred)
+    how = cell_heading(true, pred, clicked)
+    # The matrix counts characters; a captcha can make the same mistake twice ("ckbk" read as "chbh").
+    times = sum((t, r) == (true, pred) for _, truth, read, _ in found for t, r in zip(truth, read))
+    also = f" ({views.plural(times, 'character')}, the count in the matrix)" if times != len(found) else ""
+    st.caption(f"{views.plural(len(found), 'test captcha')}{also} where the truth **{true}** was read as "
+               f"**{pred}** ({how}).")
+    if not found:
+        st.info("No test captcha fell in this cell.")
+    captcha_gallery(result, found, CAPTCHAS_BESIDE)
+
+
+def wrong_length_captchas(result) -> None:
+    """The captchas read with too many or too few characters, which the matrix cannot line up (below it)."""
     wrong_length = review.length_misreads(result.report)
-    if wrong_length:
-        st.markdown("#### Read with the wrong number of characters")
-        st.caption(f"{views.plural(len(wrong_length), 'test captcha')}: not in the matrix, which only lines up "
-                   "readings of the right length.")
-        captcha_gallery(result, wrong_length)
-    elif true is None:
-        st.success("No mistakes at all on these test captchas.", icon=":material/celebration:")
+    if not wrong_length:
+        return
+    st.markdown("#### Read with the wrong number of characters")
+    st.caption(f"{views.plural(len(wrong_length), 'test captcha')}: not in the matrix, which only lines up "
+               "readings of the right length.")
+    captcha_gallery(result, wrong_length, GALLERY_MAX)
 
 
-def captcha_gallery(result, misreads: list) -> None:
-    """Misread captchas, each captioned truth → reading."""
-    shown = misreads[:GALLERY_MAX]
-    captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown]
-    pictures([result.images[row] for row, *_ in shown], captions, len(misreads), CAPTCHA_THUMB)
+def captcha_gallery(result, misreads: list, limit: int) -> None:
+    """Misread captchas, each captioned truth → reading, the first `limit` of them."""
+    captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in misreads[:limit]]
+    pictures([result.images[row] for row, *_ in misreads[:limit]], captions, len(misreads), limit, CAPTCHA_THUMB)
 
 
 def confusion_section() -> None:
@@ -195,6 +204,8 @@ def confusion_section() -> None:
         gallery_area = st.container()
     with gallery_area:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
+    if result.reads_whole:
+        wrong_length_captchas(result)
 
 
 def point_below(key: str) -> None:
