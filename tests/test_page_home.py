@@ -51,3 +51,11 @@ def test_quick_start_trains_the_default_model_on_the_default_data(home, monkeypa
     assert "Trained and saved `quickstart`" in at.success[0].value
     assert any(link.proto.page.endswith("playground.py") or "Playground" in link.proto.label for link in at.get("page_link"))
     assert at.session_state["model_name"] == "quickstart"
+
+
+def test_quick_start_says_it_replaces_data_the_user_loaded(home):
+    assert home.button(key="quick_start").proto.help == ""  # on the built-in defaults there is nothing to replace
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["dataset_spec"] = {"kind": "folder", "path": "/data/class-captchas"}
+    at.run()
+    assert "Replaces the loaded data (server folder /data/class-captchas)" in at.button(key="quick_start").proto.help

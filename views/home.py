@@ -55,7 +55,12 @@ with launch:
         "on them (about half a minute). Then open the Playground."
     )
     busy = jobs.get_job().snapshot().active
-    if st.button("Generate data and train", type="primary", icon=":material/play_arrow:", key="quick_start", disabled=busy):
+    loaded = state.dataset_spec()
+    # Said where the click happens, as the Data page says it: the quick start swaps the user's own data out.
+    replaces = (None if loaded == state.default_dataset_spec()
+                else f"Replaces the loaded data ({state.describe_spec(loaded)}) with the built-in captchas.")
+    if st.button("Generate data and train", type="primary", icon=":material/play_arrow:", key="quick_start", disabled=busy,
+                 help=replaces):
         quick_start()
     st.page_link(job_views.PLAYGROUND_PAGE, label="Open the Playground", icon=":material/draw:")
     st.page_link("views/data.py", label="Or look at the data first", icon=":material/dataset:")
