@@ -258,12 +258,22 @@ def _remove_thin_strokes(ink: np.ndarray, tuning) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink & ~opened).astype(np.uint8), connectivity=8)
     flat = stats[:, cv2.CC_STAT_WIDTH] >= tuning.line_aspect * stats[:, cv2.CC_STAT_HEIGHT]
     flat[0] = False  # background
+    if not crosses_the_text(flat[labels], ink, tuning.line_min_span):
+        return ink  # flat bits of letters (an e's bar), not a line
     kept = ink & ~flat[labels]
     # Where the line met a stroke the opening leaves a stub as long as the kernel's radius; shave the
     # thin edge pixels next to the removed line so boxes end at the letter, not at the stub.
     near_line = cv2.dilate(flat[labels].astype(np.uint8), kernel).astype(bool)
     core = cv2.erode(kept.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return kept & ~(near_line & ~core)
+
+
+def crosses_the_text(flat: np.ndarray, ink: np.ndarray, min_span: float) -> bool:
+    """Whether the flat pieces cover at least `min_span` of the columns between the ink's first and last."""
+    columns = np.flatnonzero(ink.any(axis=0))
+    if not len(columns):
+        return False
+    return flat.any(axis=0).sum() >= min_span * (columns[-1] - columns[0] + 1)
 
 
 def _odd_at_most(value: float) -> int:
