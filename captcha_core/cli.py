@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -270,7 +271,7 @@ def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: boo
         say(reject_line(name, why))
     if as_json:
         rows = rows + [{"file": name, "error": why} for name, why in rejected]
-        print(json.dumps(rows, indent=2))
+        print(readable_json(rows))
     else:
         for row in rows:
             print(line(row))
@@ -280,8 +281,18 @@ def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: boo
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
+# A JSON list of plain numbers, as json.dumps(indent=...) spreads it: one number per line.
+NUMBER_LIST = re.compile(r"\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]")
+
+
+def readable_json(value) -> str:
+    """Indented JSON with each list of numbers on one line: a 19-class confusion matrix is 19 lines, not 400."""
+    return NUMBER_LIST.sub(lambda m: "[" + ", ".join(part.strip() for part in m.group(1).split(",")) + "]",
+                           json.dumps(value, indent=2))
+
+
 def emit(summary: dict, as_json: bool, human) -> None:
-    print(json.dumps(summary, indent=2) if as_json else human(summary))
+    print(readable_json(summary) if as_json else human(summary))
 
 
 # ---------------------------------------------------------------- parser

@@ -43,6 +43,9 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     summary = json.loads(result.stdout)
     assert 0 < summary["letter_accuracy"] <= 1 and summary["captcha_accuracy"] is not None
     assert set(summary["confusion_matrix"]) == {"labels", "matrix"}
+    # Each matrix row on a line of its own, not one number per line.
+    row_lines = {line.strip().rstrip(",") for line in result.stdout.splitlines()}
+    assert all(json.dumps(row) in row_lines for row in summary["confusion_matrix"]["matrix"])
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr  # TensorFlow's start-up lines stay hidden
     # Not a terminal: one line per epoch, each with its validation accuracy.
     epoch_lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
