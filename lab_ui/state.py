@@ -150,3 +150,20 @@ def adopt_finished_job(job_id: int, model_name: str) -> None:
     if st.session_state.get("adopted_job") != job_id:
         st.session_state["adopted_job"] = job_id
         select_model(model_name)
+
+
+def kept_uploads(key: str, files) -> list[tuple[str, bytes]]:
+    """The (name, bytes) of the files in uploader `key`; while it is empty, the ones it last held.
+
+    Streamlit empties an uploader when its page is left, and a class that switches to Evaluate and back should
+    find its captchas still read. forget_uploads(key) lets them go.
+    """
+    kept = st.session_state.setdefault("kept_uploads", {})
+    if files:
+        kept[key] = [(file.name, file.getvalue()) for file in files]
+    return kept.get(key, [])
+
+
+def forget_uploads(key: str) -> None:
+    """Drop what kept_uploads holds for this uploader."""
+    st.session_state.setdefault("kept_uploads", {}).pop(key, None)

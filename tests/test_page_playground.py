@@ -76,6 +76,22 @@ def test_an_uploaded_captcha_is_read(with_model, model_folder):
     assert "mine.png" in all_text(at)
 
 
+def test_uploads_are_still_read_after_a_visit_to_another_page_until_cleared(with_model):
+    _, image = generate_captchas(1, seed=1234)[0]
+    at = open_page(PAGE)
+    at.file_uploader(key="captcha_upload").upload("mine.png", image_to_png_bytes(image), "image/png").run()
+    shown = lambda: "**mine.png**" in [m.value for m in at.markdown]  # noqa: E731  (the reading's heading)
+    assert shown()
+    at.switch_page("views/evaluate.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert not at.file_uploader(key="captcha_upload").value  # Streamlit emptied the uploader...
+    assert shown()  # ...and the reading is back
+    assert any("Still showing your earlier upload (mine.png)" in c.value for c in at.caption)
+    at.button(key="captcha_upload_clear").click().run()
+    assert not shown() and not any("earlier upload" in c.value for c in at.caption)
+
+
 def test_a_blank_captcha_is_called_blank_not_wrongly_cut(with_model):
     at = open_page(PAGE)
     at.file_uploader(key="captcha_upload").upload("white.png", image_to_png_bytes(np.full((60, 200), 255, np.uint8)), "image/png").run()

@@ -12,6 +12,7 @@ from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
+from lab_ui import state
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 CANVAS_SIDE = 240
@@ -43,15 +44,28 @@ st.markdown(f"This model knows {len(predictor.labels)} characters: `{' '.join(pr
 letters_seen: dict[str, object] = {}
 
 
-def decode_uploads(files) -> list[tuple[str, object]]:
-    """Decode uploaded files; each bad one gets its own st.error and the good ones carry on."""
+def decode_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
+    """Decode uploaded (name, bytes); each bad one gets its own st.error and the good ones carry on."""
     good = []
-    for file in files:
+    for name, data in files:
         try:
-            good.append((file.name, decode_image(file.getvalue(), file.name, DEFAULT.limits)))
+            good.append((name, decode_image(data, name, DEFAULT.limits)))
         except InputRejected as exc:
             st.error(f"{exc}. Skipped; the other files are still read.", icon=":material/broken_image:")
     return good
+
+
+def uploads(label: str, key: str) -> list[tuple[str, bytes]]:
+    """An uploader for images, and the files it holds or, after a visit to another page, last held."""
+    files = st.file_uploader(label, type=UPLOAD_TYPES, accept_multiple_files=True, key=key)
+    kept = state.kept_uploads(key, files)
+    if kept and not files:
+        note, button = st.columns([4, 1], vertical_alignment="center")
+        names = ", ".join(name for name, _ in kept)
+        note.caption(f"Still showing your earlier upload ({names}); upload other files to replace it.")
+        # A callback, so the rerun it causes draws the page without them.
+        button.button("Clear", icon=":material/close:", key=f"{key}_clear", on_click=state.forget_uploads, args=(key,))
+    return kept
 
 
 def show_reading(image, reading, key: str, truth: str | None = None) -> None:
@@ -118,8 +132,7 @@ def letter_strip(reading, colors: list[str], key: str) -> None:
 
 def captcha_tab() -> None:
     """Upload whole captchas and read them."""
-    files = st.file_uploader("Upload one or more captcha images", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key="captcha_upload")
+    files = uploads("Upload one or more captcha images", "captcha_upload")
     if not files:
         st.caption("Tip: the **Random sample** tab makes a fresh captcha for you.")
         return
@@ -158,8 +171,7 @@ def letters_tab() -> None:
     """Upload single letters; every good file is answered even when others are bad."""
     if not reads_letters():
         return
-    files = st.file_uploader("Upload one or more single-letter images", type=UPLOAD_TYPES,
-                             accept_multiple_files=True, key="letter_upload")
+    files = uploads("Upload one or more single-letter images", "letter_upload")
     if not files:
         st.caption("Any size, dark on light or light on dark: each letter is centred and scaled like the training data.")
         return
