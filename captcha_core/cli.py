@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -281,14 +280,17 @@ def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: boo
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
-# A JSON list of plain numbers, as json.dumps(indent=...) spreads it: one number per line.
-NUMBER_LIST = re.compile(r"\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]")
-
-
-def readable_json(value) -> str:
-    """Indented JSON with each list of numbers on one line: a 19-class confusion matrix is 19 lines, not 400."""
-    return NUMBER_LIST.sub(lambda m: "[" + ", ".join(part.strip() for part in m.group(1).split(",")) + "]",
-                           json.dumps(value, indent=2))
+def readable_json(value, indent: int = 0) -> str:
+    """Indented JSON with each list of plain numbers on one line: a 19-class confusion matrix is 19 lines, not 400."""
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(k))}: {readable_json(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, (list, tuple)) and value:
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return json.dumps(list(value))
+        return "[\n" + ",\n".join(f"{inner}{readable_json(v, indent + 2)}" for v in value) + f"\n{pad}]"
+    return json.dumps(value)
 
 
 def emit(summary: dict, as_json: bool, human) -> None:
@@ -341,10 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--model", choices=(AUTO, *MODEL_KINDS), default=AUTO,
                    help="auto (default): the letter CNN when segmentation cuts enough training captchas, else sequence")
-    p.add_argument("--epochs", type=positive, help=f"default: {per_network('epochs')} at most (small sets end "
-                   f"{DEFAULT.sequence_decay_epochs} epochs after the model starts reading; large ones stop when it stops improving)")
-    p.add_argument("--batch-size", type=positive, help=f"default: {per_network('batch_size')} (smaller on small sets, "
-                   f"down to {DEFAULT.sequence_min_batch})")
+    p.add_argument("--epochs", type=positive, help=f"default: {per_network('epochs')}; the sequence model's is a limit "
+                   f"(small sets end {DEFAULT.sequence_decay_epochs} epochs after it starts reading, large ones when it stops improving)")
+    p.add_argument("--batch-size", type=positive, help=f"default: {per_network('batch_size')}; the sequence model "
+                   f"takes smaller ones on small sets, down to {DEFAULT.sequence_min_batch}")
     p.add_argument("--learning-rate", type=float, help=f"Adam's rate; default: {per_network('learning_rate')} "
                    "(the sequence model's is scaled with its batch)")
     p.add_argument("--resample", choices=STRATEGIES, help=f"of the training split only, for the letter models (default: {DEFAULT.resample})")

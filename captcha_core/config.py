@@ -43,8 +43,10 @@ class SegmentationTuning:
     line_aspect: float = 3.0
     # ...and only when such flat pieces together cover at least this share of the text's columns: a line runs
     # through the text, where the bar of a thin-font e covers a few percent. Without this, 1% of the built-in easy
-    # letters (no lines at all) lost a bar ('e' cut out as 'c') or part of an 'a'. Flat pieces covered at most 7%
-    # of the columns of 300 easy and 300 medium captchas, and lines through the text far more.
+    # letters (no lines at all) lost a bar ('e' cut out as 'c') or part of an 'a'. Flat pieces covered at most
+    # 7-16% of the columns of built-in easy and medium captchas (300 each, seeds 0 to 2). The hard level's lines
+    # are mostly as thick as its letters, so their flat pieces rarely reach a fifth; its captchas train the
+    # sequence model, which reads them uncut.
     line_min_span: float = 0.2
     # Components smaller than (this x text height)^2 pixels are noise dots, not letter parts.
     speck_fraction: float = 0.15

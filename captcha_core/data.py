@@ -302,7 +302,7 @@ def load_entries(
         decoded.append((label, gray))
         names.append(p)
     if not decoded:
-        raise DatasetError(nothing_read(source, len(images), skipped))
+        raise DatasetError(nothing_read(source, [p for p, _ in images], skipped))
     builder = from_captchas if loose else from_letters
     return builder(decoded, names=names, config=config, skipped=skipped, source=source, report=report)
 
@@ -311,9 +311,13 @@ def load_entries(
 REASONS_NAMED = 3
 
 
-def nothing_read(source: str, n_images: int, skipped: list[tuple[str, str]]) -> str:
-    """Why data with images gave none to use: the first few files left out and why, and how many more."""
+def nothing_read(source: str, image_names: list[str], skipped: list[tuple[str, str]]) -> str:
+    """Why data with images gave none to use: the first few files left out and why (the images' own reasons
+    first, ahead of the hidden and non-image files), and how many more."""
+    n_images = len(image_names)
     what = "its one image could not be used" if n_images == 1 else f"none of its {n_images:,} images could be used"
+    names = set(image_names)
+    skipped = sorted(skipped, key=lambda entry: entry[0] not in names)  # stable: images first, in their order
     named = "; ".join(reject_line(name, why) for name, why in skipped[:REASONS_NAMED])
     more = f"; and {len(skipped) - REASONS_NAMED:,} more left out" if len(skipped) > REASONS_NAMED else ""
     return f"{source or 'the data'}: {what} ({named}{more})"

@@ -5,6 +5,7 @@ import contextlib
 import math
 import os
 import sys
+import tempfile
 import threading
 from typing import Callable
 
@@ -40,24 +41,37 @@ _TF_IMPORT_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def import_chatter_hidden():
-    """Hide TensorFlow's C++ start-up lines (oneDNN notices that TF_CPP_MIN_LOG_LEVEL no longer filters) from the
-    command line's terminal, where students read the progress.
+    """Hold back TensorFlow's C++ start-up lines (oneDNN notices that TF_CPP_MIN_LOG_LEVEL no longer filters) from
+    the command line's terminal, where students read the progress; if the import fails, they are written out after
+    all, since they may say why.
 
-    Only on the main thread: that is the command line's. The dashboard imports from a worker thread, and sending
-    the server's stderr elsewhere for those seconds could hide another thread's message.
+    Only on the main thread, the command line's: the dashboard imports from a worker thread, and sending the
+    server's stderr elsewhere for those seconds could hide another thread's message.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or sys.stderr is None:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real file descriptor 2 to move aside
         yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        return
+    failed = False
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if failed:
+                held.seek(0)
+                os.write(2, held.read())
 
 
 def configure_tensorflow() -> None:

@@ -248,7 +248,8 @@ def _remove_thin_strokes(ink: np.ndarray, tuning) -> np.ndarray:
     Captchas mix fonts, and the opening also eats letters drawn thinner than the rest. Only the flat
     stretches it removed stay removed: a line through the text is long and low between the letters,
     while a thin letter's removed strokes are as tall as they are wide. Thin dots come back too, but
-    the speck filter that follows drops them.
+    the speck filter that follows drops them. Flat pieces that together cross less than line_min_span of the
+    text are flat strokes of letters (an e's bar), and nothing is removed.
     """
     side = _odd_at_most(tuning.open_fraction * _stroke_width(ink))
     if side < 3:
@@ -258,12 +259,13 @@ def _remove_thin_strokes(ink: np.ndarray, tuning) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink & ~opened).astype(np.uint8), connectivity=8)
     flat = stats[:, cv2.CC_STAT_WIDTH] >= tuning.line_aspect * stats[:, cv2.CC_STAT_HEIGHT]
     flat[0] = False  # background
-    if not crosses_the_text(flat[labels], ink, tuning.line_min_span):
+    flat_ink = flat[labels]
+    if not crosses_the_text(flat_ink, ink, tuning.line_min_span):
         return ink  # flat bits of letters (an e's bar), not a line
-    kept = ink & ~flat[labels]
+    kept = ink & ~flat_ink
     # Where the line met a stroke the opening leaves a stub as long as the kernel's radius; shave the
     # thin edge pixels next to the removed line so boxes end at the letter, not at the stub.
-    near_line = cv2.dilate(flat[labels].astype(np.uint8), kernel).astype(bool)
+    near_line = cv2.dilate(flat_ink.astype(np.uint8), kernel).astype(bool)
     core = cv2.erode(kept.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return kept & ~(near_line & ~core)
 

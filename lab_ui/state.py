@@ -167,3 +167,10 @@ def kept_uploads(key: str, files) -> list[tuple[str, bytes]]:
 def forget_uploads(key: str) -> None:
     """Drop what kept_uploads holds for this uploader."""
     st.session_state.setdefault("kept_uploads", {}).pop(key, None)
+
+
+def forget_uploads_if_emptied(key: str) -> None:
+    """The uploader's on_change: when the user removes its last file, let the kept copies go too (a page switch
+    empties it without calling this)."""
+    if not st.session_state.get(key):
+        forget_uploads(key)

@@ -133,5 +133,16 @@ def test_every_option_says_what_it_does_and_train_names_the_config_defaults():
     silent = [f"{name} {action.dest}" for name, sub in commands.items() for action in sub._actions if not action.help]
     assert silent == []
     train_help = commands["train"].format_help()
-    for default in (DEFAULT.epochs, DEFAULT.sequence_epochs, DEFAULT.batch_size, DEFAULT.generate_count, DEFAULT.test_size):
-        assert f"{default:g}" in train_help
+    train_help = " ".join(train_help.split())  # argparse wraps lines
+    assert f"letter CNN {DEFAULT.epochs}, sequence model {DEFAULT.sequence_epochs};" in train_help
+    assert f"letter CNN {DEFAULT.batch_size}, sequence model {DEFAULT.sequence_batch_size};" in train_help
+    assert f"(default: {DEFAULT.generate_count})" in train_help and f"(default: {DEFAULT.test_size})" in train_help
+
+
+def test_readable_json_keeps_number_lists_on_one_line_and_strings_as_they_are():
+    from captcha_core.cli import readable_json
+
+    value = {"file": "scan[1,  2].png", "matrix": [[1, 2], [3, 0.5]], "top": [["a", 0.9]], "flags": [True, 1], "none": []}
+    text = readable_json(value)
+    assert json.loads(text) == value
+    assert "    [1, 2],\n    [3, 0.5]\n" in text and '"scan[1,  2].png"' in text

@@ -73,11 +73,12 @@ def test_empty_folder_and_non_images(tmp_path):
 
 def test_images_that_cannot_be_used_are_named_with_their_reasons(tmp_path):
     (tmp_path / "bad.png").write_text("not a picture")
+    (tmp_path / "README.md").write_text("the class set")  # left out too, but named after the image
     with pytest.raises(DatasetError, match=r"its one image could not be used \(bad\.png: not a PNG"):
         load_path(tmp_path)
     for i in range(4):
         (tmp_path / f"worse{i}.png").write_text("not a picture either")
-    with pytest.raises(DatasetError, match=r"none of its 5 images could be used \(bad\.png: .*worse1\.png: [^;]*; and 2 more left out\)$"):
+    with pytest.raises(DatasetError, match=r"none of its 5 images could be used \(bad\.png: .*worse1\.png: [^;]*; and 3 more left out\)$"):
         load_path(tmp_path)
 
 

@@ -87,9 +87,14 @@ def test_uploads_are_still_read_after_a_visit_to_another_page_until_cleared(with
     assert not at.exception, at.exception
     assert not at.file_uploader(key="captcha_upload").value  # Streamlit emptied the uploader...
     assert shown()  # ...and the reading is back
-    assert any("Still showing your earlier upload (mine.png)" in c.value for c in at.caption)
+    assert any("Still showing your earlier upload (`mine.png`)" in c.value for c in at.caption)
     at.button(key="captcha_upload_clear").click().run()
     assert not shown() and not any("earlier upload" in c.value for c in at.caption)
+    # Emptying the uploader by hand lets them go too.
+    at.file_uploader(key="captcha_upload").upload("mine.png", image_to_png_bytes(image), "image/png").run()
+    assert shown()
+    at.file_uploader(key="captcha_upload").clear().run()
+    assert not shown()
 
 
 def test_a_blank_captcha_is_called_blank_not_wrongly_cut(with_model):

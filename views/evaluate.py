@@ -259,7 +259,7 @@ def per_class_section() -> None:
 def curves_section() -> None:
     """Accuracy and loss per epoch, training against validation."""
     history = meta.get("history") or {}
-    if not history:
+    if not history or meta.get("model_kind") == "forest":  # one fit, no epochs: nothing to draw (as on Train)
         return
     st.subheader("How it learned")
     st.caption("If training accuracy keeps climbing while validation stalls, the model is memorising, not learning.")

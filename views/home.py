@@ -58,7 +58,8 @@ with launch:
     loaded = state.dataset_spec()
     # Said where the click happens, as the Data page says it: the quick start swaps the user's own data out.
     replaces = (None if loaded == state.default_dataset_spec()
-                else f"Replaces the loaded data ({state.describe_spec(loaded)}) with the built-in captchas.")
+                else f"Replaces the loaded data ({state.describe_spec(loaded)}) with {DEFAULT.generate_count} "
+                     f"{DEFAULT.difficulty} built-in captchas.")
     if st.button("Generate data and train", type="primary", icon=":material/play_arrow:", key="quick_start", disabled=busy,
                  help=replaces):
         quick_start()

@@ -15,6 +15,8 @@ from lab_ui import model_views as views
 from lab_ui import state
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
+# File names a note about kept uploads spells out; the rest are counted.
+NAMES_SHOWN = 3
 CANVAS_SIDE = 240
 # Uploaded letters can be any size; a thumbnail is enough to recognise the file.
 LETTER_PREVIEW = 96
@@ -57,11 +59,13 @@ def decode_uploads(files: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
 
 def uploads(label: str, key: str) -> list[tuple[str, bytes]]:
     """An uploader for images, and the files it holds or, after a visit to another page, last held."""
-    files = st.file_uploader(label, type=UPLOAD_TYPES, accept_multiple_files=True, key=key)
+    files = st.file_uploader(label, type=UPLOAD_TYPES, accept_multiple_files=True, key=key,
+                             on_change=state.forget_uploads_if_emptied, args=(key,))
     kept = state.kept_uploads(key, files)
     if kept and not files:
         note, button = st.columns([4, 1], vertical_alignment="center")
-        names = ", ".join(name for name, _ in kept)
+        names = ", ".join(f"`{name}`" for name, _ in kept[:NAMES_SHOWN])
+        names += f" and {len(kept) - NAMES_SHOWN:,} more" if len(kept) > NAMES_SHOWN else ""
         note.caption(f"Still showing your earlier upload ({names}); upload other files to replace it.")
         # A callback, so the rerun it causes draws the page without them.
         button.button("Clear", icon=":material/close:", key=f"{key}_clear", on_click=state.forget_uploads, args=(key,))
@@ -94,8 +98,8 @@ def cut_problem(found: int) -> str:
     """Why the cutter's pieces cannot be read as the model's captchas: no ink at all, or a wrong count."""
     if not found:
         return "The cutter found no letters at all: the picture looks blank, or its ink is as pale as its paper."
-    expected = predictor.captcha_length or "the expected number of"
-    return f"The cutter found {found} characters where {expected} were expected, so some letters are merged or split."
+    expected = f", where {predictor.captcha_length} were expected" if predictor.captcha_length else ""
+    return f"The cutter found {views.plural(found, 'character')}{expected}, so some letters are merged or split."
 
 
 def reading_marks(reading, colors: list[str], truth: str | None) -> tuple[list[str], str]:
