@@ -38,7 +38,7 @@ def set_dataset_spec(spec: dict) -> None:
 def try_dataset_spec(spec: dict):
     """Switch to `spec` before it loads, so that leaving the page during a long load keeps the new data (the next
     page follows the same load); returns a function that switches back, for when it fails to load."""
-    before = st.session_state.get("dataset_spec"), dict(st.session_state.get("last_specs", {}))
+    before = dataset_spec(), dict(st.session_state.get("last_specs", {}))
     set_dataset_spec(spec)
 
     def undo() -> None:

@@ -112,8 +112,8 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
     if not found:
         st.info("No test letter fell in this cell.")
         return
-    pictures([views.zoom(result.images[m.row]) for m in found[:GALLERY_MAX]],
-             [f"{m.confidence:.0%} sure" for m in found[:GALLERY_MAX]], len(found), GALLERY_MAX)
+    shown = found[:GALLERY_MAX]
+    pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
 
 
 def holds_mistakes(true: str, pred: str) -> bool:
@@ -129,12 +129,12 @@ def cell_heading(true: str, pred: str, clicked: bool) -> str:
     return "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
 
 
-def pictures(images: list, captions: list[str], total: int, limit: int, width: int | str = "content") -> None:
-    """Up to `limit` pictures in one st.image call, whose rows wrap with the column, and how many more there are."""
+def pictures(images: list, captions: list[str], total: int, width: int | str = "content") -> None:
+    """The pictures shown, in one st.image call whose rows wrap with the column, and how many more of `total` there are."""
     if images:
-        st.image(images[:limit], caption=captions[:limit], width=width)
-    if total > limit:
-        st.caption(f"...and {total - limit:,} more.")
+        st.image(images, caption=captions, width=width)
+    if total > len(images):
+        st.caption(f"...and {total - len(images):,} more.")
 
 
 def cell_captchas(result, true: str | None, pred: str | None, clicked: bool) -> None:
@@ -170,8 +170,9 @@ def wrong_length_captchas(result) -> None:
 
 def captcha_gallery(result, misreads: list, limit: int) -> None:
     """Misread captchas, each captioned truth → reading, the first `limit` of them."""
-    captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in misreads[:limit]]
-    pictures([result.images[row] for row, *_ in misreads[:limit]], captions, len(misreads), limit, CAPTCHA_THUMB)
+    shown = misreads[:limit]
+    captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown]
+    pictures([result.images[row] for row, *_ in shown], captions, len(misreads), CAPTCHA_THUMB)
 
 
 def confusion_section() -> None:
