@@ -297,8 +297,10 @@ def download_model(entries) -> None:
     """Pick a model and download it as one zip (model file, labels.json, metadata.json)."""
     names = [entry.name for entry in entries]
     pick, button = st.columns([3, 2], vertical_alignment="bottom")
-    # Keyed by the newest model, so a model trained since the last pick is the one offered first.
-    name = pick.selectbox("Download a model", names, key=f"download_pick_{names[0]}")
+    # Keyed by the newest model and its creation time, so a model trained since the last pick (even one that
+    # replaced a model of the same name) is the one offered first.
+    newest = f"{names[0]}@{entries[0].metadata.get('created', '')}"
+    name = pick.selectbox("Download a model", names, key=f"download_pick_{newest}")
     try:
         data = model_zip(name, cache.model_version(name))
     except (ModelDamaged, OSError) as exc:

@@ -5,9 +5,13 @@ import streamlit as st
 
 from captcha_core.choice import AUTO
 from captcha_core.config import DEFAULT, NETWORK_FIELDS, network_settings, with_network_settings
-from captcha_core.data import Dataset
+from captcha_core.data import Dataset, DatasetError
+from captcha_core.imageio import InputRejected
 
 from . import cache
+
+# The data a session had before its newest folder or zip, until that one has loaded once.
+BEFORE_TRIAL = "dataset_before_trial"
 
 
 def default_dataset_spec() -> dict:
@@ -31,20 +35,35 @@ def dataset_spec() -> dict:
 
 def set_dataset_spec(spec: dict) -> None:
     """Switch this session to another dataset, remembered as the last one of its kind."""
+    st.session_state.pop(BEFORE_TRIAL, None)  # a choice made since a trial began replaces what it would restore
     st.session_state["dataset_spec"] = spec
     st.session_state.setdefault("last_specs", {})[spec["kind"]] = spec
 
 
-def try_dataset_spec(spec: dict):
+def try_dataset_spec(spec: dict) -> None:
     """Switch to `spec` before it loads, so that leaving the page during a long load keeps the new data (the next
-    page follows the same load); returns a function that switches back, for when it fails to load."""
+    page follows the same load); current_dataset() switches back if it fails to load, on whichever page."""
     before = dataset_spec(), dict(st.session_state.get("last_specs", {}))
     set_dataset_spec(spec)
+    st.session_state[BEFORE_TRIAL] = before
 
-    def undo() -> None:
-        st.session_state["dataset_spec"], st.session_state["last_specs"] = before
 
-    return undo
+def current_dataset(announce: bool = True) -> Dataset:
+    """The dataset the spec names, from the cache. A folder or zip on trial that fails to load gives the session
+    its earlier data back (with a toast when `announce`) before the error goes on to the page."""
+    spec = dataset_spec()
+    try:
+        dataset = load_spec(spec)
+    except (InputRejected, DatasetError, OSError) as exc:
+        trial = st.session_state.pop(BEFORE_TRIAL, None)
+        if trial is not None:
+            st.session_state["dataset_spec"], st.session_state["last_specs"] = trial
+            if announce:
+                st.toast(f"Could not use the {describe_spec(spec)}: {exc}. Back to the {describe_spec(trial[0])}.",
+                         icon=":material/error:")
+        raise
+    st.session_state.pop(BEFORE_TRIAL, None)
+    return dataset
 
 
 def last_spec(kind: str) -> dict | None:
@@ -52,9 +71,8 @@ def last_spec(kind: str) -> dict | None:
     return st.session_state.setdefault("last_specs", {}).get(kind)
 
 
-def current_dataset() -> Dataset:
-    """The dataset the spec names, from the cache."""
-    spec = dataset_spec()
+def load_spec(spec: dict) -> Dataset:
+    """The dataset a spec names, from the cache."""
     if spec["kind"] == "zip":
         return cache.zip_dataset(spec["data"], spec["name"])
     if spec["kind"] == "folder":

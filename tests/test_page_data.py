@@ -227,3 +227,34 @@ def test_leaving_the_page_during_a_folder_load_keeps_the_folder_as_the_data(data
     train = at.switch_page("views/train.py").run()  # the next page works on the folder (following its load)
     assert not train.exception
     assert any(f"server folder {folder}" in m.value for m in train.markdown)
+
+
+def test_a_folder_that_fails_after_the_user_left_the_page_gives_the_earlier_data_back(data_page, tmp_path, monkeypatch):
+    import streamlit as st
+
+    from lab_ui import cache
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "abcd.png").write_text("not an image")  # the load finds nothing it can read
+    loaded_folder = cache.folder_dataset
+
+    def left_during_the_load(path):
+        st.stop()
+
+    at = data_page
+    before = dict(at.session_state["dataset_spec"])
+    at.button_group(key="data_source").set_value("folder").run()
+    at.text_input(key="data_folder").set_value(str(folder)).run()
+    monkeypatch.setattr(cache, "folder_dataset", left_during_the_load)
+    at.button(key="load_folder").click().run()
+    monkeypatch.setattr(cache, "folder_dataset", loaded_folder)
+
+    train = at.switch_page("views/train.py").run()  # Train works out auto's choice, which loads the folder
+    assert not train.exception
+    assert train.session_state["dataset_spec"] == before
+    [toast] = [t.value for t in train.toast]
+    assert toast.startswith(f"Could not use the server folder {folder}: ") and "Back to the built-in generator" in toast
+    again = train.switch_page("views/data.py").run()
+    assert not again.error
+    assert any(m.value.startswith(":material/dataset: **Loaded:** built-in generator") for m in again.markdown)

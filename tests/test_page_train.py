@@ -262,3 +262,34 @@ def test_the_registry_shows_a_dash_for_a_forests_epochs():
     cnn = SimpleNamespace(name="c", metadata={"model_kind": "cnn", "history": {"loss": [1.0, 0.5, 0.2]}})
     frame = registry_frame([forest, cnn])
     assert frame["epochs"].tolist() == [MISSING, "3"]
+
+
+def test_the_download_box_offers_a_model_that_replaced_one_of_the_same_name(workspace, tmp_path_factory):
+    import shutil
+
+    from ui_support import clear_caches, tiny_model_folder
+
+    folder = tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"))
+    models = workspace / "models"
+
+    def install(name: str, created: str) -> None:
+        shutil.copytree(folder, models / name, dirs_exist_ok=True)
+        meta_path = models / name / "metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta_path.write_text(json.dumps({**meta, "created": created}))
+
+    install("older", "2026-01-01T10:00:00")
+    install("newer", "2026-01-02T10:00:00")
+    def download_pick(at: AppTest):
+        (box,) = [box for box in at.selectbox if box.label == "Download a model"]
+        return box
+
+    at = train_page()
+    assert download_pick(at).value == "newer"
+    download_pick(at).select("older").run()
+    assert download_pick(at).value == "older"
+
+    install("newer", "2026-01-03T10:00:00")  # `train --overwrite` into the same name, from the command line
+    clear_caches()
+    at.run()
+    assert download_pick(at).value == "newer"

@@ -116,11 +116,10 @@ def folder_controls(spec: dict) -> None:
 
 def use_if_it_loads(spec: dict, what: str) -> None:
     """Make `spec` the session's data and load it; keep the earlier data, and say why, if it does not load."""
-    undo = state.try_dataset_spec(spec)
+    state.try_dataset_spec(spec)
     try:
-        state.current_dataset()
+        state.current_dataset(announce=False)  # on failure it switches back by itself, and this page says why
     except (InputRejected, DatasetError, OSError) as exc:
-        undo()
         st.error(f"Could not use that {what}: {exc}", icon=":material/error:")  # the reason names the file or path
 
 
