@@ -3,9 +3,15 @@
 The pages live in views/, not pages/: Streamlit auto-lists a pages/ folder, and a direct link opened
 before any session ran this script would show that list instead of our navigation.
 """
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Captcha Lab", page_icon=":material/pattern:", layout="wide")
+# A file of our own: a :material/...: page icon makes the browser fetch the tab icon from Google's font servers,
+# and a classroom may be offline.
+ICON = Path(__file__).parent / "assets" / "favicon.png"
+
+st.set_page_config(page_title="Captcha Lab", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),

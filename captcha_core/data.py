@@ -343,8 +343,12 @@ def check_trainable(dataset: Dataset) -> None:
         raise DatasetError(f"only one class ({next(iter(counts))!r}): a classifier needs at least two")
     singles = [label for label, n in counts.items() if n < 2]
     if singles:
+        one = len(singles) == 1
+        where = (f"{'appears' if one else 'appear'} only once in all the captchas" if dataset.is_captchas
+                 else f"{'has' if one else 'have'} a single image")
         raise DatasetError(
-            f"classes with a single image cannot be split into train and test: {', '.join(map(repr, singles))}"
+            f"{', '.join(map(repr, singles))} {where}, so {'it' if one else 'they'} cannot be both learnt and tested: "
+            f"add data that holds {'it' if one else 'them'} more than once"
         )
 
 

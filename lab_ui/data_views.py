@@ -109,8 +109,9 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
     if clean is not None and clean < config.auto_yield_threshold:
         st.info(
             f"{clean_share_words(clean)} of the training captchas (the ones not held out for testing) were cut cleanly, under "
-            f"the {config.auto_yield_threshold:.0%} the letter CNN needs. The rest were cut by force (amber boxes "
-            "below), so their letters may be wrong. With **auto**, the Train page trains the sequence model, which "
+            f"the {config.auto_yield_threshold:.0%} the letter CNN needs. {'The rest were' if clean else 'All were'} cut "
+            "by force (amber boxes below) or not at all, so their letters may be wrong. With **auto**, the Train page "
+            "trains the sequence model, which "
             "reads whole captchas without cutting them.",
             icon=":material/info:",
         )
@@ -123,10 +124,8 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
 
 
 def clean_share_words(share: float) -> str:
-    """'Only 41%', 'Under 1%' or 'None' ('Only 0%' reads oddly)."""
-    if not share:
-        return "None"
-    return f"Only {share:.0%}" if round(share * 100) else "Under 1%"
+    """'Only 41%', 'Only 0.6%' or 'None' ('Only 0%' reads oddly)."""
+    return f"Only {percent(share, decimals=0)}" if share else "None"
 
 
 def skipped_report(dataset: Dataset) -> None:
@@ -156,7 +155,7 @@ def segmentation_preview(dataset: Dataset) -> None:
     failed = failed_captchas(dataset)
     st.caption(
         f"{len(dataset.texts) - len(failed):,} of {len(dataset.texts):,} captchas were cut into as many letters as their "
-        f"label has ({dataset.segmentation_yield:.0%} yield); only those give training letters. Green boxes: the ink "
+        f"label has ({percent(dataset.segmentation_yield, decimals=0)} yield); only those give training letters. Green boxes: the ink "
         "fell apart into those letters by itself. Amber: the cutter forced splits or merges to reach the count; "
         "those letters train too, but may be cut wrong."
     )
@@ -167,7 +166,7 @@ def segmentation_preview(dataset: Dataset) -> None:
         st.markdown(f"**:red[{len(failed):,} captchas could not be cut]** (red boxes), showing up to {FAILED_SHOWN}:")
         show_captchas(boxed_captchas(fingerprint, tuple(int(i) for i in failed[:FAILED_SHOWN]), dataset))
     elif clean is None or clean >= DEFAULT.auto_yield_threshold:
-        cleanly = "" if clean is None or clean == 1 else f", {clean:.0%} of them cleanly"
+        cleanly = "" if clean is None or clean == 1 else f", {percent(clean, decimals=0)} of them cleanly"
         st.success(f"Every captcha was cut into the right number of letters{cleanly}.", icon=":material/check_circle:")
 
 

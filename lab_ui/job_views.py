@@ -13,7 +13,7 @@ from captcha_core.models import never_read
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
 
 from . import cache, jobs, state
-from .model_views import MISSING
+from .model_views import MISSING, percent
 from .workspace import models_dir
 
 if TYPE_CHECKING:
@@ -186,21 +186,25 @@ def reads_nothing_yet(snap: jobs.JobState) -> bool:
     return snap.model_kind == "sequence" and never_read(snap.history)
 
 
+# The registry's percent bars show two places; the outcome line matches them.
+ACCURACY_DECIMALS = 2
+
+
 def render_done(snap: jobs.JobState) -> None:
     """The outcome in one sentence, with links to the pages that use the new model."""
     if snap.job_id == state.started_job():
         state.adopt_finished_job(snap.job_id, snap.saved_as)
     metrics = snap.metrics
-    scores = f"letter accuracy **{metrics.get('letter_accuracy', 0):.1%}**"
+    scores = f"letter accuracy **{percent(metrics.get('letter_accuracy', 0), ACCURACY_DECIMALS)}**"
     if metrics.get("captcha_accuracy") is not None:
-        scores += f", whole-captcha accuracy **{metrics['captcha_accuracy']:.1%}**"
-    renamed = f" (`{snap.name}` already existed, so this run got a new name)" if snap.saved_as != snap.name else ""
+        scores += f", whole-captcha accuracy **{percent(metrics['captcha_accuracy'], ACCURACY_DECIMALS)}**"
+    renamed = f" `{snap.name}` already existed, so this run got a new name." if snap.saved_as != snap.name else ""
     # Saved either way, but a model that reads no captcha is not a success to celebrate in green.
     went_wrong = bool(metrics.get("hint")) or metrics.get("captcha_accuracy") == 0
     outcome = st.warning if went_wrong else st.success
     outcome(
-        f"Trained and saved `{snap.saved_as}`{renamed} ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
-        "the held-out test split.",
+        f"Trained and saved `{snap.saved_as}` ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
+        f"the held-out test split.{renamed}",
         icon=":material/warning:" if went_wrong else ":material/check_circle:",
     )
     if snap.choice:

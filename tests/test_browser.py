@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +24,8 @@ SERVER_START_SECONDS = 30
 TRAINING_MS = 300_000
 PAGE_MS = 60_000
 SERVER_LOG_TAIL = 3000
+# Data URLs and blobs have no host; everything else must come from the app's own server.
+LOCAL_HOSTS = {"127.0.0.1", None, ""}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (CI installs it)")
 
@@ -102,7 +105,7 @@ def train_tiny_model(page) -> None:
     go_to(page, "Train", "Train")
     page.get_by_text(f"{CAPTCHAS} easy captchas").first.wait_for(timeout=PAGE_MS)
     # No wait for the server's background TensorFlow import: a student may press Train while it runs.
-    # auto is the default and has no epochs of its own: pick the letter CNN to set them.
+    # The letter CNN by name, whatever auto would pick on this data.
     page.get_by_role("radiogroup", name="Model").get_by_role("radio", name="cnn", exact=True).click()
     wait_ready(page)
     epochs = page.get_by_label("Epochs")
@@ -145,6 +148,10 @@ def test_train_then_read_a_captcha(server):
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            # Nothing is fetched from elsewhere (a classroom may be offline): no fonts, icons or scripts.
+            outside: list[str] = []
+            page.on("request", lambda request: outside.append(request.url)
+                    if urlsplit(request.url).hostname not in LOCAL_HOSTS else None)
             page.goto(url)
             wait_ready(page)
             try:
@@ -157,4 +164,5 @@ def test_train_then_read_a_captcha(server):
         finally:
             browser.close()
     assert not errors, errors
+    assert not outside, outside
     assert "Traceback" not in log.read_text()

@@ -68,14 +68,14 @@ def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(
     at.button_group(key="gen_difficulty").set_value("hard")
     at.button(key="use_generator").click().run()
     assert not at.exception
-    clean = int(metric(at, "Clean cuts").rstrip("%"))
-    assert clean < DEFAULT.auto_yield_threshold * 100 and int(metric(at, "Segmentation yield").rstrip("%")) > clean
+    clean = float(metric(at, "Clean cuts").rstrip("%"))
+    assert clean < DEFAULT.auto_yield_threshold * 100 and float(metric(at, "Segmentation yield").rstrip("%")) > clean
     # The note quotes the share auto decides on (the captchas training may use), as the Train page's choice does.
     dataset = generate_dataset(DEFAULT.with_(difficulty="hard", generate_count=40, seed=0))
     expected = training_yield(dataset, DEFAULT)
     from lab_ui.data_views import clean_share_words
 
-    assert clean_share_words(0.0) == "None" and clean_share_words(0.004) == "Under 1%" and clean_share_words(0.41) == "Only 41%"
+    assert clean_share_words(0.0) == "None" and clean_share_words(0.004) == "Only 0.4%" and clean_share_words(0.41) == "Only 41%"
     assert any(f"{clean_share_words(expected)} of the training captchas (the ones not held out for testing) were cut cleanly" in i.value and "sequence model" in i.value
                for i in at.info)
 
@@ -258,3 +258,19 @@ def test_a_folder_that_fails_after_the_user_left_the_page_gives_the_earlier_data
     again = train.switch_page("views/data.py").run()
     assert not again.error
     assert any(m.value.startswith(":material/dataset: **Loaded:** built-in generator") for m in again.markdown)
+
+
+@pytest.mark.parametrize("share, decimals, text", [
+    (0.995, 0, "99.5%"),  # 398 of 400 cut: not "100%" beside the 2 that failed
+    (0.004, 0, "0.4%"),
+    (0.00001, 0, "0.001%"),  # one place more at most three times
+    (1.0, 0, "100%"),
+    (0.0, 0, "0%"),
+    (0.4625, 2, "46.25%"),
+    (0.99996, 2, "99.996%"),
+    (None, 1, "–"),
+])
+def test_percentages_never_round_a_part_to_none_or_all(share, decimals, text):
+    from lab_ui.model_views import MISSING, percent
+
+    assert percent(share, decimals) == (MISSING if share is None else text)

@@ -159,7 +159,7 @@ def blank_letters(labels):
     "dataset, message",
     [
         (from_letters(blank_letters("aaaa")), "only one class"),
-        (from_letters(blank_letters("aaab")), "single image"),
+        (from_letters(blank_letters("aaab")), "'b' has a single image, so it cannot be both learnt and tested"),
         (from_letters([]), "no images"),
         (from_captchas([("abcdefgh", np.full((30, 80), 255, np.uint8))] * 3), "labels match"),
     ],

@@ -22,10 +22,15 @@ CANVAS_SIDE = 240
 LETTER_PREVIEW = 96
 CANVAS_STROKE = 18
 BIG_TEXT_REM = 3.2
+# Green and red say right or wrong, where the truth is known (the random sample).
 GOOD_GREEN = "#2a9d5b"
-# Above an even chance the drawing is shown in green: the model prefers this letter to all others together.
-SURE_ENOUGH = 0.5
 BAD_RED = charts.WRONG_RED
+# Where it is not, blue and grey say sure or unsure: a sure reading in green looked "right" when it was not.
+# Above an even chance a reading counts as sure: the model prefers it to all its other characters together.
+SURE_ENOUGH = 0.5
+SURE_BLUE = "#1f5fae"
+UNSURE_GRAY = "#8a8f98"
+CONFIDENCE_LEGEND = f"Blue: the model is at least {SURE_ENOUGH:.0%} sure of that character; grey: less sure."
 INK = charts.INK
 # Wide enough to read a captcha at a glance, narrow enough to sit beside its letters.
 CAPTCHA_WIDTH = 420
@@ -108,11 +113,12 @@ def reading_marks(reading, colors: list[str], truth: str | None) -> tuple[list[s
     if not reading.text:
         return [BAD_RED], ""  # a lone red "?": nothing read, nothing to explain
     if truth is not None:
-        return right_or_wrong(reading.text, truth), "Green: read right; red: read wrong."
+        strip = " The letters below keep the colours of their boxes." if len(reading.crops) else ""
+        return right_or_wrong(reading.text, truth), f"Green: read right; red: read wrong.{strip}"
     if colors:
         return colors, "Each character has the colour of its box."
     return ([confidence_color(c) for c in reading.confidences],
-            f"Green: the model is at least {SURE_ENOUGH:.0%} sure of that character; red: less sure.")
+            CONFIDENCE_LEGEND)
 
 
 def right_or_wrong(read: str, truth: str) -> list[str]:
@@ -211,13 +217,14 @@ def draw_tab() -> None:
         cols = st.columns([1, 2], vertical_alignment="center")
         cols[0].image(views.zoom(reading.image), caption="model input")
         cols[1].altair_chart(charts.top_k_chart(reading.top), width="stretch")
-        st.caption("Sure is not the same as right: a dot or a scribble still gets one of the model's letters, "
+        st.caption(f"Blue: at least {SURE_ENOUGH:.0%} sure; grey: less sure. Sure is not the same as right: a dot or a "
+                   "scribble still gets one of the model's letters, "
                    "sometimes at a high percentage, since the percentages only weigh its letters against each other.")
 
 
 def confidence_color(confidence: float) -> str:
-    """Green when the model is sure, red when it is guessing."""
-    return GOOD_GREEN if confidence >= SURE_ENOUGH else BAD_RED
+    """Blue when the model is sure, grey when it is guessing."""
+    return SURE_BLUE if confidence >= SURE_ENOUGH else UNSURE_GRAY
 
 
 def sample_settings() -> tuple[str, int, str]:

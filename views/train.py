@@ -3,7 +3,7 @@ import streamlit as st
 
 from captcha_core.choice import AUTO, resolve_model
 from captcha_core.config import DEFAULT, NETWORK_FIELDS
-from captcha_core.data import DatasetError
+from captcha_core.data import DatasetError, check_trainable
 from captcha_core.imageio import InputRejected
 from captcha_core.models import MODEL_KINDS
 from captcha_core.persistence import check_name, next_free_name
@@ -24,8 +24,8 @@ MODEL_HELP = (
 )
 AUTO_TEXT = (
     f"**auto** first cuts the training captchas into letters. If at least {DEFAULT.auto_yield_threshold:.0%} cut "
-    "cleanly, it trains the letter CNN, otherwise the sequence model, each with its own settings. To change "
-    "them, pick **cnn** or **sequence**; auto keeps what you set there."
+    "cleanly, it trains the letter CNN, otherwise the sequence model, each with its own settings: the ones below "
+    "are those of the model it picks, and picking **cnn** or **sequence** shows the same values."
 )
 WHOLE_HELP = "The sequence model reads whole captchas, so there are no letters to balance."
 FOREST_TEXT = "The **forest** has no epochs, batches or learning rate: it grows its trees, and the bar counts them."
@@ -35,9 +35,9 @@ SEQUENCE_EPOCHS_HELP = (
     "over them; larger sets stop once the validation loss stops improving."
 )
 SEQUENCE_BATCH_HELP = (
-    f"Small sets train on smaller batches (down to {DEFAULT.sequence_min_batch}) until an epoch has "
-    f"{DEFAULT.sequence_min_steps} of them, and the learning rate is scaled down in proportion. Sets whose pass makes "
-    f"at most half that many batches go over their captchas as often as fits in {DEFAULT.sequence_min_steps}."
+    f"For large sets. A small set trains on smaller batches (down to {DEFAULT.sequence_min_batch}) so that an epoch "
+    f"still makes {DEFAULT.sequence_min_steps} steps, with the learning rate scaled down to match; a very small set "
+    "also goes over its captchas more than once an epoch."
 )
 
 
@@ -50,16 +50,28 @@ def auto_choice() -> dict | None:
         return None
 
 
+def data_problem() -> str | None:
+    """Why the session's data cannot train, in the Data page's words, or None when it can."""
+    try:
+        check_trainable(state.current_dataset())
+    except (InputRejected, DatasetError, OSError) as exc:
+        return str(exc)
+    return None
+
+
 def settings_form() -> None:
     """Hyperparameter inputs; every change is written to the session's training options."""
     options = state.training_options()
     model = st.segmented_control(
         "Model", MODEL_CHOICES, default=options["model"], required=True, key="train_model", help=MODEL_HELP
     )
-    network_fields(model)
     choice = auto_choice() if model == AUTO else None
+    if model == AUTO:
+        st.markdown(AUTO_TEXT)
     if choice:
         st.markdown(f"On the loaded data, auto will train the **{choice['chosen']}** model: {choice['reason']}.")
+    # Under auto, the picked model's own settings, so its epochs can be lowered without leaving auto.
+    network_fields(choice["chosen"] if choice else model)
     row2 = st.columns(4)
     # The sequence model reads whole captchas; letters are only balanced for the letter models.
     whole = (choice["chosen"] if choice else model) == "sequence"
@@ -81,8 +93,10 @@ def settings_form() -> None:
 
 def network_fields(model: str) -> None:
     """Epochs, batch size and rate of the chosen network, each kind with its own widgets and values."""
+    if model == AUTO:
+        return  # the data did not say what auto would pick; settings_form said how it picks
     if model not in NETWORK_FIELDS:
-        st.markdown(AUTO_TEXT if model == AUTO else FOREST_TEXT)
+        st.markdown(FOREST_TEXT)
         return
     settings = state.training_options()["networks"][model]
     cols = st.columns(4)
@@ -128,7 +142,11 @@ settings_area = (st.expander(":material/tune: Settings for the next training", e
 with settings_area:
     settings_form()
     name_ok = name_note(state.training_options()["name"])
-    clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", disabled=not name_ok or busy)
+    problem = data_problem()
+    if problem:
+        st.warning(f"This data cannot train a model yet: {problem}", icon=":material/warning:")
+    clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
+                        disabled=not name_ok or busy or bool(problem))
     if busy:
         st.caption(":material/hourglass_top: A training is running (below); the button comes back when it ends.")
 
