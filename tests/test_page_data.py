@@ -1,5 +1,6 @@
 """The Data page: first visit, live histograms, uploads good and bad."""
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -274,3 +275,45 @@ def test_percentages_never_round_a_part_to_none_or_all(share, decimals, text):
     from lab_ui.model_views import MISSING, percent
 
     assert percent(share, decimals) == (MISSING if share is None else text)
+
+
+def test_a_server_open_to_the_network_reads_folders_only_where_the_teacher_allows(data_page, tmp_path, monkeypatch):
+    import streamlit
+
+    allowed, private = tmp_path / "class", tmp_path / "private"
+    for folder in (allowed, private):
+        folder.mkdir()
+        for i, (text, image) in enumerate(generate_captchas(16, seed=5)):
+            cv2.imwrite(str(folder / f"{text}_{i}.png"), image)
+    real_option = streamlit.get_option
+    monkeypatch.setattr(streamlit, "get_option",
+                        lambda name: "0.0.0.0" if name == "server.address" else real_option(name))
+    at = data_page
+    at.button_group(key="data_source").set_value("folder").run()
+    assert not at.exception and not [t for t in at.text_input if t.key == "data_folder"]
+    assert any("open to the network, so it reads no folders" in i.value for i in at.info)
+
+    monkeypatch.setenv("CAPTCHA_LAB_FOLDERS", str(allowed))
+    at.run()
+    at.text_input(key="data_folder").set_value(str(allowed / ".." / "private")).run()  # '..' does not get out
+    at.button(key="load_folder").click().run()
+    assert f"only inside {allowed}" in at.error[0].value and metric(at, "Captchas") == "40"
+    at.text_input(key="data_folder").set_value(str(allowed)).run()
+    at.button(key="load_folder").click().run()
+    assert not at.error and metric(at, "Captchas") == "16"
+
+
+def test_folder_roots_follow_the_address_and_the_variable(tmp_path, monkeypatch):
+    from lab_ui.workspace import folder_allowed, folder_roots
+
+    monkeypatch.delenv("CAPTCHA_LAB_FOLDERS", raising=False)
+    assert folder_roots("127.0.0.1") is None and folder_allowed("/etc", None)  # only this machine can ask
+    assert folder_roots("0.0.0.0") == [] and folder_roots(None) == []  # Streamlit's default listens everywhere
+    assert not folder_allowed(str(tmp_path), [])
+    (tmp_path / "inside").mkdir()
+    (tmp_path / "inside" / "link").symlink_to("/etc")
+    monkeypatch.setenv("CAPTCHA_LAB_FOLDERS", f"{tmp_path / 'inside'}{os.pathsep}/srv/captchas")
+    roots = folder_roots("127.0.0.1")
+    assert roots == [tmp_path / "inside", Path("/srv/captchas").resolve()]
+    assert folder_allowed(str(tmp_path / "inside"), roots) and folder_allowed("/srv/captchas/a/b", roots)
+    assert not folder_allowed(str(tmp_path / "inside" / "link"), roots) and not folder_allowed("/srv/captchas2", roots)

@@ -8,6 +8,7 @@ from captcha_core.generator import DIFFICULTIES, describe_levels
 from captcha_core.imageio import InputRejected
 from captcha_core.resample import STRATEGIES
 from lab_ui import cache, data_views, state
+from lab_ui.workspace import FOLDERS_VARIABLE, folder_allowed, folder_roots
 
 SOURCES = {"generated": "Built-in generator", "zip": "Upload a .zip", "folder": "Folder on the server"}
 # Bounds of the generator inputs: enough for a class demo, small enough to generate in seconds.
@@ -99,13 +100,25 @@ def zip_controls(spec: dict) -> None:
 
 def folder_controls(spec: dict) -> None:
     """A folder path on the server, loaded when the button is pressed."""
+    roots = folder_roots(st.get_option("server.address"))
+    if roots == []:
+        st.info(f"This server is open to the network, so it reads no folders: anyone who reaches it could show any "
+                f"image on this computer. To allow some, start it with `{FOLDERS_VARIABLE}` set to them, e.g. "
+                f"`{FOLDERS_VARIABLE}=/data/captchas ./run.sh --server.address 0.0.0.0`. Uploading a .zip still works.",
+                icon=":material/lock:")
+        return
     default = (spec if spec["kind"] == "folder" else state.last_spec("folder") or {}).get("path", "")
     path_col, button_col = st.columns([3, 1], vertical_alignment="bottom")  # room for "Load folder" at 1000 px
-    path = path_col.text_input("Folder on the server", value=default, key="data_folder", placeholder="/data/captchas").strip()
+    path = path_col.text_input("Folder on the server", value=default, key="data_folder", placeholder="/data/captchas",
+                               help=None if roots is None else f"Inside {' or '.join(map(str, roots))}.").strip()
     if not button_col.button("Load folder", icon=":material/folder_open:", key="load_folder"):
         return
     if not path:
         st.error("Type the path of a folder first.", icon=":material/error:")
+        return
+    if not folder_allowed(path, roots):
+        st.error(f"This server reads folders only inside {' or '.join(map(str, roots))} (set by `{FOLDERS_VARIABLE}`).",
+                 icon=":material/lock:")
         return
     if Path(path).is_file() and Path(path).suffix.lower() != ".zip":  # a zip on the server reads like a folder
         st.error(f"{path} is a file, not a folder. Name the folder (or .zip) that holds the captchas.",
