@@ -126,12 +126,13 @@ def progress_text(snap: jobs.JobState) -> str:
     if snap.status == jobs.STOPPING:
         return "Stopping after the current batch..."
     if snap.model_kind == "forest" and snap.phase == "training" and snap.steps:
-        eta = f" · about {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
+        eta = f" · about {duration(snap.time_left)} left" if snap.time_left is not None else ""
         return f"Growing the random forest · {snap.step} of {snap.steps} trees{eta}"
     if snap.phase in ("training", "validating") and snap.steps:
-        # The sequence model's epochs are a limit it usually stops short of, so its time left is a limit too.
+        # The sequence model's epochs are a limit it usually stops short of, so its time left is a limit too. The
+        # test after the last epoch is not in it (tens of seconds for the sequence model), hence "of training".
         bound = "up to" if snap.model_kind == "sequence" else "about"
-        eta = f" · {bound} {duration(snap.eta_seconds)} left" if snap.eta_seconds is not None else ""
+        eta = f" · {bound} {duration(snap.time_left)} of training left" if snap.time_left is not None else ""
         # Keras reports batches once per graph call, which may hold a whole small epoch: no "step 0/30" then.
         stepping = f"step {snap.step}/{snap.steps}" if snap.step else "training"
         where = "checking the validation split" if snap.phase == "validating" else stepping

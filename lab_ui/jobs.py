@@ -45,7 +45,8 @@ class JobState:
     step: int = 0
     steps: int = 0
     fraction: float = 0.0
-    eta_seconds: float | None = None
+    eta_seconds: float | None = None  # as estimated at `reported`
+    reported: float = 0.0  # time.time() of the last progress report
     history: dict[str, list[float]] = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     message: str = ""  # why it failed or stopped
@@ -64,6 +65,14 @@ class JobState:
         if not self.started:
             return 0.0
         return (self.finished or time.time()) - self.started
+
+    @property
+    def time_left(self) -> float | None:
+        """The estimate of the last report, counted down since: Keras may report once per graph call, and a
+        figure frozen for the seconds in between looked stuck."""
+        if self.eta_seconds is None:
+            return None
+        return max(0.0, self.eta_seconds - (time.time() - self.reported))
 
 
 @dataclass
@@ -184,6 +193,7 @@ class TrainJob:
                 steps=progress.steps,
                 fraction=progress.fraction,
                 eta_seconds=progress.eta_seconds,
+                reported=time.time(),
                 history=progress.history,
             )
 
