@@ -130,3 +130,16 @@ def plural(count: int, noun: str) -> str:
 def count(value) -> str:
     """A whole number with thousands separators, or a dash when it is missing."""
     return f"{value:,}" if isinstance(value, int) else MISSING
+
+
+def pictures(images: list, captions: list[str], total: int, width: int | str = "content", first: int | None = None) -> None:
+    """The `first` pictures (all by default) in one st.image call whose rows wrap with the column, the rest of them
+    folded under an expander, and how many more of `total` there are."""
+    first = len(images) if first is None else first
+    if images:
+        st.image(images[:first], caption=captions[:first], width=width)
+    if len(images) > first:
+        with st.expander(f"Show {len(images) - first:,} more"):
+            st.image(images[first:], caption=captions[first:], width=width)
+    if total > len(images):
+        st.caption(f"...and {total - len(images):,} more, not shown.")

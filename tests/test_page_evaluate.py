@@ -8,6 +8,9 @@ from streamlit.testing.v1 import AppTest
 
 from ui_support import APP, RUN_TIMEOUT, all_text, install_model, open_page, tiny_model_folder
 
+# views/evaluate.py's CAPTCHAS_BESIDE and GALLERY_MAX: importing a page module would run the page.
+CAPTCHAS_BESIDE, GALLERY_MAX = 4, 24
+
 PAGE = "views/evaluate.py"
 
 
@@ -94,7 +97,29 @@ def test_a_sequence_model_links_its_confusion_matrix_to_misread_captchas(home, t
     [caption] = [c.value for c in at.caption if "where the truth" in c.value]
     captchas = int(re.match(r"([\d,]+) test captchas?", caption).group(1).replace(",", ""))
     assert captchas == cell or f"({cell} characters, the count in the matrix)" in caption
-    # Beside the matrix, only as many pictures as fit its height (four), and a count of the rest.
-    more = [int(m.group(1)) for c in at.caption if (m := re.fullmatch(r"\.\.\.and (\d+) more\.", c.value))]
+    # Beside the matrix, as many pictures as fit its height (four); the next ones wait under an expander, and
+    # past a gallery's worth only their count is given.
+    assert len(pairs) == min(captchas, GALLERY_MAX)
+    folded = [int(m.group(1)) for e in at.expander if (m := re.fullmatch(r"Show (\d+) more", e.label))]
+    assert folded[:1] == ([len(pairs) - CAPTCHAS_BESIDE] if captchas > CAPTCHAS_BESIDE else [])
+    not_shown = [int(m.group(1)) for c in at.caption if (m := re.fullmatch(r"\.\.\.and (\d+) more, not shown\.", c.value))]
     # The first count is the cell's; any later one belongs to the wrong-length gallery below the matrix.
-    assert len(pairs) == min(captchas, 4) and len(pairs) + sum(more[:1]) == captchas
+    assert len(pairs) + sum(not_shown[:1]) == captchas or captchas <= GALLERY_MAX
+
+
+def test_pictures_past_the_first_ones_wait_under_an_expander_and_the_rest_are_counted():
+    def page():
+        import numpy as np
+
+        from lab_ui.model_views import pictures
+
+        images = [np.full((20, 40), 40 * i, np.uint8) for i in range(6)]
+        pictures(images, [f"captcha {i}" for i in range(6)], total=9, first=4)
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    [folded] = at.expander
+    assert folded.label == "Show 2 more"
+    assert [c for image in folded.get("image") for c in image.captions] == ["captcha 4", "captcha 5"]
+    assert [c for image in at.get("image") for c in image.captions][:4] == [f"captcha {i}" for i in range(4)]
+    assert [c.value for c in at.caption] == ["...and 3 more, not shown."]

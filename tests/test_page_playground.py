@@ -171,3 +171,17 @@ def test_a_forest_model_is_read_but_has_no_layers_to_show(home, tmp_path_factory
     assert any("random forest" in info.value for info in at.info)
     evaluate = open_page("views/evaluate.py")
     assert not evaluate.exception, evaluate.exception
+
+
+def test_a_whole_captcha_in_the_letters_tab_is_pointed_to_the_captcha_tab(with_model):
+    _, captcha = generate_captchas(1, seed=4)[0]
+    letter = np.full((40, 30), 255, np.uint8)
+    letter[5:35, 12:18] = 0
+    at = open_page(PAGE)
+    at.file_uploader(key="letter_upload").set_value([("a_whole_captcha_file.png", image_to_png_bytes(captcha), "image/png"),
+                                                     ("bar.png", image_to_png_bytes(letter), "image/png")]).run()
+    assert not at.exception, at.exception
+    hints = [c.value for c in at.caption if "looks like a whole captcha" in c.value]
+    assert len(hints) == 1 and "the **Captcha** tab cuts it into letters first" in hints[0]  # not for the square letter
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert "a_whole_c….png" in captions and "bar.png" in captions  # 14 characters fit on one line

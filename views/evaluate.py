@@ -113,7 +113,7 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         st.info("No test letter fell in this cell.")
         return
     shown = found[:GALLERY_MAX]
-    pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
+    views.pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
 
 
 def holds_mistakes(true: str, pred: str) -> bool:
@@ -127,14 +127,6 @@ def cell_heading(true: str, pred: str, clicked: bool) -> str:
     """The chosen cell as a heading; returns how it was chosen, for the caption under it."""
     st.markdown(f"#### {true} → {pred}")
     return "you clicked" if clicked else "the most common mix-up; click any cell to choose another"
-
-
-def pictures(images: list, captions: list[str], total: int, width: int | str = "content") -> None:
-    """The pictures shown, in one st.image call whose rows wrap with the column, and how many more of `total` there are."""
-    if images:
-        st.image(images, caption=captions, width=width)
-    if total > len(images):
-        st.caption(f"...and {total - len(images):,} more.")
 
 
 def cell_captchas(result, true: str | None, pred: str | None, clicked: bool) -> None:
@@ -168,11 +160,11 @@ def wrong_length_captchas(result) -> None:
     captcha_gallery(result, wrong_length, GALLERY_MAX)
 
 
-def captcha_gallery(result, misreads: list, limit: int) -> None:
-    """Misread captchas, each captioned truth → reading, the first `limit` of them."""
-    shown = misreads[:limit]
+def captcha_gallery(result, misreads: list, first: int) -> None:
+    """Misread captchas, each captioned truth → reading: the first `first` of them, then more on request."""
+    shown = misreads[:GALLERY_MAX]
     captions = [f"{truth} → {read or '(nothing)'}" for _, truth, read, _ in shown]
-    pictures([result.images[row] for row, *_ in shown], captions, len(misreads), CAPTCHA_THUMB)
+    views.pictures([result.images[row] for row, *_ in shown], captions, len(misreads), CAPTCHA_THUMB, first)
 
 
 def confusion_section() -> None:

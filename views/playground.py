@@ -20,6 +20,10 @@ NAMES_SHOWN = 3
 CANVAS_SIDE = 240
 # Uploaded letters can be any size; a thumbnail is enough to recognise the file.
 LETTER_PREVIEW = 96
+# Characters of a file name that fit under that thumbnail on one line.
+NAME_CHARS = 14
+# An upload at least this many times wider than tall is a row of letters, not one: the seed's letters are square.
+WIDE_AS_A_CAPTCHA = 2.0
 CANVAS_STROKE = 18
 BIG_TEXT_REM = 3.2
 # Green and red say right or wrong, where the truth is known (the random sample).
@@ -159,7 +163,7 @@ def letter_rows(named_letters, readings, key: str) -> None:
     """One row per letter: what was given, what the model saw, and its five best guesses."""
     for (filename, original), reading in zip(named_letters, readings):
         cols = st.columns([1, 1, 3], vertical_alignment="center")
-        cols[0].image(original, caption=filename, width=LETTER_PREVIEW)
+        cols[0].image(original, caption=short_name(filename), width=LETTER_PREVIEW)
         if not look.has_ink(original):
             # Any blank image still gets some top class; showing it would read as the model seeing a letter.
             cols[2].warning("No letter found: the image is blank or almost one tone.", icon=":material/visibility_off:")
@@ -167,6 +171,18 @@ def letter_rows(named_letters, readings, key: str) -> None:
         letters_seen[f"{key}: {filename} ({reading.label})"] = reading.image
         cols[1].image(views.zoom(reading.image), caption=f"model input {reading.image.shape[0]}×{reading.image.shape[1]}")
         cols[2].altair_chart(charts.top_k_chart(reading.top), width="stretch")
+        height, width = original.shape[:2]
+        if width >= WIDE_AS_A_CAPTCHA * height:
+            cols[2].caption(f":material/pattern: This looks like a whole captcha ({width / height:.0f} times wider than "
+                            "tall), read here as one letter: the **Captcha** tab cuts it into letters first.")
+
+
+def short_name(filename: str) -> str:
+    """A file name that fits under a thumbnail: 'letter_a_cr….png' rather than a break inside '.png'."""
+    stem, dot, suffix = filename.rpartition(".")
+    if len(filename) <= NAME_CHARS or not dot:
+        return filename
+    return f"{stem[:max(1, NAME_CHARS - len(suffix) - 2)]}….{suffix}"
 
 
 def reads_letters() -> bool:
