@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from captcha_core.data import label_from_stem  # noqa: E402
+from captcha_core.labels import stem_label  # noqa: E402
 from captcha_core.generator import generate_captchas  # noqa: E402
 from captcha_core.sequence import correct_characters  # noqa: E402
 
@@ -107,7 +107,7 @@ def run_cli(*args: str) -> tuple[str, float]:
 
 def score(rows: list[dict]) -> dict:
     """Whole-captcha and per-character accuracy of solve's JSON rows against the texts in their file names."""
-    truths = [label_from_stem(Path(r["file"]).stem) for r in rows]
+    truths = [stem_label(Path(r["file"]).stem) for r in rows]
     readings = [r.get("text", "") for r in rows]
     n_chars = sum(len(t) for t in truths)
     return {

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from captcha_core.config import DEFAULT
-from captcha_core.data import from_captchas, label_from_stem, read_folder
+from captcha_core.data import from_captchas, read_folder
+from captcha_core.labels import stem_label
 from captcha_core.generator import generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
 from captcha_core.persistence import build_metadata, save_model
@@ -35,7 +36,7 @@ def folder_items(folder: Path, config, limit: int | None, seed: int) -> tuple[li
     items, names = [], []
     for p, data in files:
         try:
-            items.append((label_from_stem(Path(p).stem), decode_image(data, p, config.limits)))
+            items.append((stem_label(Path(p).stem), decode_image(data, p, config.limits)))
             names.append(str(folder / p))
         except InputRejected:
             continue

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from captcha_core.data import label_from_stem
+from captcha_core.labels import stem_label
 from captcha_core.imageio import read_image_file
 
 from .common import summarize_ms
@@ -22,7 +22,7 @@ def measure_solving(model_dir: str, files: list[str], warmup: int, runs: int) ->
     start = time.perf_counter()
     images = [read_image_file(p) for p in files]
     read_seconds = time.perf_counter() - start
-    truth = [label_from_stem(Path(p).stem) for p in files]
+    truth = [stem_label(Path(p).stem) for p in files]
 
     for i in range(warmup):
         predictor.solve(images[i % len(images)])

@@ -13,6 +13,7 @@ from .archive import read_zip
 from .config import DEFAULT, Config
 from .generator import generate_captchas
 from .imageio import IMAGE_SUFFIXES, InputRejected, decode_image
+from .labels import LIST_SUFFIXES, find_label_list, label_problem, labels_from_names
 from .progress import CUTTING, DECODING, SIZING, ProgressReport, reporting
 from .segmentation import normalize_letter, segment_captcha
 
@@ -247,9 +248,59 @@ def read_folder(root: Path, config: Config) -> tuple[list[tuple[str, bytes]], li
     return files, skipped
 
 
-def label_from_stem(stem: str) -> str:
-    """A captcha's label is its file stem up to the first underscore (`abcd_2.png` reads `abcd`)."""
-    return stem.split("_", 1)[0]
+def strip_wrapping_folders(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Drop folders that wrap everything (`download/samples/x.png` -> `x.png`), as unpacking a download makes. A
+    one-character folder is kept: it may be the one class of a letter folder."""
+    parts = [PurePosixPath(p).parts for p, _ in files]
+    depth = 0
+    while parts and all(len(q) > depth + 1 for q in parts) and len({q[depth] for q in parts}) == 1 and len(parts[0][depth]) > 1:
+        depth += 1
+    if not depth:
+        return files
+    return [(PurePosixPath(*q[depth:]).as_posix(), data) for q, (_, data) in zip(parts, files)]
+
+
+def is_letter_layout(image_paths: list[str]) -> bool:
+    """Letter folders (the seed's `a/1.png`, `b/7.png`): images one folder down, each folder one character.
+    Longer folder names (`train/`, `test/`, `samples/`) hold captchas named by their text."""
+    classes = {PurePosixPath(p).parts[0] for p in image_paths if len(PurePosixPath(p).parts) == 2}
+    return bool(classes) and all(len(name) == 1 for name in classes)
+
+
+def captcha_texts(
+    files: list[tuple[str, bytes]], image_paths: list[str], skipped: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Each captcha's text: from a label list, else its sidecar `<stem>.txt`, else its file name. Images a label
+    list leaves out, and images with an empty label, are added to `skipped`."""
+    sidecars = {str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")}
+    list_name, listed = find_label_list(files, image_paths)
+    from_names = labels_from_names(image_paths)
+    texts = {}
+    for path in image_paths:
+        stem = str(PurePosixPath(path).with_suffix(""))
+        if list_name is not None:
+            text = listed.get(path)
+            if text is None:
+                skipped.append((path, f"not listed in {list_name}"))
+                continue
+        elif stem in sidecars:
+            text = sidecars[stem].decode("utf-8", "replace").strip()
+        else:
+            text = from_names[path]
+        if not text:
+            skipped.append((path, "empty label"))
+            continue
+        texts[path] = text
+    return texts
+
+
+def unused_text_files(files: list[tuple[str, bytes]], image_paths: list[str]) -> list[tuple[str, str]]:
+    """Text files that are neither an image's sidecar nor the label list in use, with why they were left out."""
+    stems = {str(PurePosixPath(p).with_suffix("")) for p in image_paths}
+    list_name, _ = find_label_list(files, image_paths)
+    return [(p, "not an image, nor the label of one (no image has its name) nor a list naming them")
+            for p, _ in files
+            if p.lower().endswith(LIST_SUFFIXES) and p != list_name and str(PurePosixPath(p).with_suffix("")) not in stems]
 
 
 def load_entries(
@@ -261,49 +312,47 @@ def load_entries(
 ) -> Dataset:
     """Turn (relative path, bytes) entries into a dataset, deciding between captchas and letter folders."""
     skipped = list(skipped or [])
-    sidecars = {
-        str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")
-    }
+    files = strip_wrapping_folders(files)
     images = [(p, data) for p, data in files if p.lower().endswith(IMAGE_SUFFIXES)]
     for p, _ in files:
-        if not p.lower().endswith(IMAGE_SUFFIXES + (".txt",)):
+        if not p.lower().endswith(IMAGE_SUFFIXES + LIST_SUFFIXES):
             skipped.append((p, "not an image (png, jpg, jpeg, bmp or gif)"))
     if not images:
         what = ("it holds no files" if not files else "its one file is not an image" if len(files) == 1
                 else f"none of its {len(files):,} files is an image")
         raise DatasetError(f"{source or 'the data'}: {what} (png, jpg, jpeg, bmp or gif)")
-    loose = [p for p, _ in images if len(PurePosixPath(p).parts) == 1]
-    nested = [p for p, _ in images if len(PurePosixPath(p).parts) == 2]
-    deeper = [p for p, _ in images if len(PurePosixPath(p).parts) > 2]
-    for p in deeper:
-        skipped.append((p, "too deep: expected captchas at the top or letters in one folder per class"))
-    if loose and nested:
-        raise DatasetError(
-            f"{source or 'the data'}: letter folders mixed with loose captchas "
-            f"({len(nested)} images in class folders, {len(loose)} at the top); use one layout"
-        )
+    image_paths = [p for p, _ in images]
+    letters = is_letter_layout(image_paths)
+    if letters:
+        loose = [p for p in image_paths if len(PurePosixPath(p).parts) == 1]
+        if loose:
+            raise DatasetError(
+                f"{source or 'the data'}: letter folders mixed with loose captchas "
+                f"({len(image_paths) - len(loose)} images in class folders, {len(loose)} at the top); use one layout"
+            )
+        deeper = {p for p in image_paths if len(PurePosixPath(p).parts) > 2}
+        skipped.extend((p, "too deep: letters go in one folder per class") for p in sorted(deeper))
+        labels = {p: PurePosixPath(p).parts[0] for p in image_paths if p not in deeper}
+    else:
+        skipped.extend(unused_text_files(files, image_paths))
+        labels = captcha_texts(files, image_paths, skipped)
+        problem = label_problem(list(labels.values()), source)
+        if problem:
+            raise DatasetError(problem)
     decoded, names = [], []
     for p, data in reporting(images, DECODING, report):
-        if p in deeper:
+        if p not in labels:
             continue
         try:
             gray = decode_image(data, p, config.limits)
         except InputRejected as exc:
             skipped.append((p, str(exc)))
             continue
-        if loose:
-            stem = str(PurePosixPath(p).with_suffix(""))
-            label = sidecars[stem].decode("utf-8", "replace").strip() if stem in sidecars else label_from_stem(PurePosixPath(p).stem)
-            if not label:
-                skipped.append((p, "empty label"))
-                continue
-        else:
-            label = PurePosixPath(p).parts[0]
-        decoded.append((label, gray))
+        decoded.append((labels[p], gray))
         names.append(p)
     if not decoded:
-        raise DatasetError(nothing_read(source, [p for p, _ in images], skipped))
-    builder = from_captchas if loose else from_letters
+        raise DatasetError(nothing_read(source, image_paths, skipped))
+    builder = from_letters if letters else from_captchas
     return builder(decoded, names=names, config=config, skipped=skipped, source=source, report=report)
 
 

@@ -202,5 +202,7 @@ def balance_section(dataset: Dataset, config: Config) -> None:
     )
     st.caption(
         "Validation and test letters are never resampled: a copied letter on both sides of the split "
-        "would let the model pass the test by memory."
+        "would let the model pass the test by memory. This is the letter models' split (cnn and forest), with each "
+        "captcha's letters kept on one side. The sequence model holds out the same shares of whole captchas in a "
+        "split of its own, so its counts (on the Evaluate page) can differ by a captcha or two."
     )

@@ -128,7 +128,7 @@ def test_transparent_letter_reads_like_one_on_white(tmp_path, captchas):
 
 def test_labels_that_never_match_segmentation_fail_before_training(tmp_path, captchas):
     for i, (_, image) in enumerate(captchas[:6]):
-        (tmp_path / f"abcdefghij_{i}.png").write_bytes(png(image))
+        (tmp_path / f"abcdefghi{i}.png").write_bytes(png(image))
     with pytest.raises(DatasetError, match="labels match"):
         check_trainable(load_path(tmp_path))
 
@@ -155,3 +155,54 @@ def test_generating_reports_drawing_then_cutting():
     calls = []
     generate_dataset(DEFAULT.with_(generate_count=12), report=lambda stage, done, total: calls.append((stage, done, total)))
     assert [c for c in calls if c[1] == c[2]] == [("drawing captchas", 12, 12), ("cutting captchas into letters", 12, 12)]
+
+
+def write_set(folder, captchas, name=lambda i, text: f"{text}.png"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (text, image) in enumerate(captchas):
+        (folder / name(i, text)).write_bytes(png(image))
+
+
+def test_folders_that_wrap_a_download_or_split_it_into_train_and_test_hold_captchas(tmp_path, captchas):
+    write_set(tmp_path / "download" / "samples", captchas)  # what unpacking a downloaded set often gives
+    wrapped = load_path(tmp_path)
+    assert wrapped.is_captchas and sorted(wrapped.texts) == sorted(t for t, _ in captchas)
+    write_set(tmp_path / "split" / "train", captchas[:14])
+    write_set(tmp_path / "split" / "test", captchas[14:])
+    split = load_path(tmp_path / "split")
+    assert split.is_captchas and sorted(split.texts) == sorted(t for t, _ in captchas)
+    assert not split.skipped
+
+
+def test_names_that_only_count_the_images_are_refused_with_how_to_label(tmp_path, captchas):
+    write_set(tmp_path / "img", captchas, lambda i, _: f"img_{i:04d}.png")
+    with pytest.raises(DatasetError, match=r"all 20 captchas would get the same label 'img'.*sidecar abcd\.txt"):
+        load_path(tmp_path / "img")
+    write_set(tmp_path / "numbered", captchas, lambda i, _: f"{i + 1:04d}.png")
+    with pytest.raises(DatasetError, match=r"the file names count the images \(0001 to 0020\)"):
+        load_path(tmp_path / "numbered")
+
+
+def test_a_counter_in_front_of_the_text_and_a_download_copys_suffix_are_not_the_label(tmp_path, captchas):
+    write_set(tmp_path / "counted", captchas, lambda i, text: f"{i:04d}_{text}.png")
+    assert load_path(tmp_path / "counted").texts == [t for t, _ in captchas]
+    write_set(tmp_path / "copies", captchas[:3], lambda i, text: f"{text} ({i + 1}).png")
+    assert sorted(load_path(tmp_path / "copies").texts) == sorted(t for t, _ in captchas[:3])
+
+
+@pytest.mark.parametrize("list_name, line", [
+    ("labels.csv", lambda name, text: f"{name},{text}"),
+    ("labels.txt", lambda name, text: f"{name} {text}"),
+    ("train.tsv", lambda name, text: f"images/{name}\t{text}"),
+])
+def test_a_label_list_names_the_texts_and_images_it_leaves_out_are_skipped(tmp_path, captchas, list_name, line):
+    write_set(tmp_path / "set", captchas, lambda i, _: f"c{i:03d}.png")
+    rows = [line(f"c{i:03d}.png", text) for i, (text, _) in enumerate(captchas[:-1])]  # the last one is not listed
+    (tmp_path / "set" / list_name).write_text("file,text\n" * list_name.endswith(".csv") + "\n".join(rows) + "\n")
+    (tmp_path / "set" / "README.txt").write_text("Captchas from somewhere")
+    dataset = load_path(tmp_path / "set")
+    assert dataset.texts == [t for t, _ in captchas[:-1]]
+    assert dict(dataset.skipped) == {
+        "c019.png": f"not listed in {list_name}",
+        "README.txt": "not an image, nor the label of one (no image has its name) nor a list naming them",
+    }

@@ -5,7 +5,8 @@ import pytest
 from benchmarks.third_party import BY_NAME, Style, verdict, write_captchas
 from captcha_core.choice import resolve_model
 from captcha_core.config import DEFAULT
-from captcha_core.data import label_from_stem, load_path
+from captcha_core.data import load_path
+from captcha_core.labels import stem_label
 
 FIVE = BY_NAME["five-19"]
 
@@ -18,7 +19,7 @@ def five_folder(tmp_path_factory):
 
 def test_files_are_named_by_their_text_and_drawn_at_the_style_size(five_folder):
     _, paths = five_folder
-    texts = [label_from_stem(p.stem) for p in paths]
+    texts = [stem_label(p.stem) for p in paths]
     assert all(len(t) == FIVE.length for t in texts)
     assert set("".join(texts)) <= set(FIVE.alphabet)
     image = cv2.imread(str(paths[0]), cv2.IMREAD_COLOR)
@@ -39,7 +40,7 @@ def test_one_seed_draws_the_same_set_and_the_fresh_seed_another(tmp_path, five_f
 def test_auto_sends_this_style_to_the_sequence_model(five_folder):
     folder, paths = five_folder
     dataset = load_path(folder, DEFAULT)
-    assert sorted(dataset.texts) == sorted(label_from_stem(p.stem) for p in paths)
+    assert sorted(dataset.texts) == sorted(stem_label(p.stem) for p in paths)
     config, choice = resolve_model(dataset, DEFAULT.with_(model="auto"))
     # Warped, overlapping characters with a curve through them rarely fall apart into five clean pieces.
     assert config.model == "sequence" and choice["chosen"] == "sequence"
