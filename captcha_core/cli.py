@@ -11,7 +11,7 @@ import cv2
 
 from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
 from .data import DatasetError, collect_images, generate_dataset, load_path, reject_line
-from .generator import DIFFICULTIES, describe_levels, generate_captchas
+from .generator import DIFFICULTIES, alphabet_problem, describe_levels, generate_captchas
 from .imageio import InputRejected
 from .choice import AUTO
 from .models import MODEL_KINDS
@@ -41,7 +41,9 @@ def cmd_generate(args) -> int:
         seen[text] += 1
         # A repeated text gets _<n>, which the loader drops when it reads the label back.
         name = text if seen[text] == 1 else f"{text}_{seen[text]}"
-        cv2.imwrite(str(out / f"{name}.png"), image)
+        path = out / f"{name}.png"
+        if not cv2.imwrite(str(path), image):
+            raise OSError(f"{path}: could not be written")
     say(f"wrote {len(items)} {args.difficulty} captchas to {out}")
     return EXIT_OK
 
@@ -327,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write (created if missing)")
     p.add_argument("--count", type=positive, required=True, help="captchas to write")
     p.add_argument("--length", type=positive, default=DEFAULT.captcha_length, help="characters per captcha (default: %(default)s)")
-    p.add_argument("--alphabet", default=DEFAULT.alphabet, help="characters to draw from (default: %(default)s)")
+    p.add_argument("--alphabet", default=DEFAULT.alphabet, type=alphabet,
+                   help="characters to draw from, letters and digits only (default: %(default)s)")
     p.add_argument("--difficulty", choices=DIFFICULTIES, default=DEFAULT.difficulty,
                    help=f"{describe_levels('; ')} (default: %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT.seed, help="same seed, same captchas (default: %(default)s)")
@@ -388,6 +391,13 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def alphabet(text: str) -> str:
+    problem = alphabet_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def fraction(text: str) -> float:

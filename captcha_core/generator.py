@@ -70,6 +70,18 @@ def class_weights(alphabet: str) -> np.ndarray:
     return weights / weights.sum()
 
 
+def alphabet_problem(alphabet: str) -> str | None:
+    """Why an alphabet cannot be drawn, or None when it can. Only letters and digits: a captcha's text becomes its
+    file name, where '/', '.' or '_' would write elsewhere, hide the file or cut its label short."""
+    if len(alphabet) < 2:
+        return "The alphabet needs at least two characters: a classifier tells classes apart."
+    if not (alphabet.isascii() and alphabet.isalnum()):
+        return "The alphabet may only hold plain letters and digits (a-z, A-Z, 0-9)."
+    if len(set(alphabet)) != len(alphabet):
+        return "Each character may appear only once in the alphabet."
+    return None
+
+
 def generate_captchas(
     count: int = DEFAULT.generate_count,
     *,
@@ -85,8 +97,11 @@ def generate_captchas(
     """
     if difficulty not in STYLES:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
-    if length < 1 or not alphabet:
-        raise ValueError("length must be at least 1 and the alphabet must not be empty")
+    if length < 1:
+        raise ValueError("length must be at least 1")
+    problem = alphabet_problem(alphabet)
+    if problem:
+        raise ValueError(problem)
     style = STYLES[difficulty]
     rng = np.random.default_rng(seed)
     weights = class_weights(alphabet)

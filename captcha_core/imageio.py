@@ -27,6 +27,11 @@ PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
 _FORMATS_FOR_USERS = "PNG, JPEG, BMP or GIF"
 
 _WHITE = np.iinfo(np.uint8).max
+_BLACK = 0
+# ITU-R 601 luma, the weights Pillow's convert("L") uses.
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
+# An image at least this opaque on average is a picture with some see-through parts, not ink on nothing.
+_MOSTLY_OPAQUE = 0.5
 # A 16-bit sample v*257 is the exact 16-bit spelling of the 8-bit sample v, so dividing by this
 # maps 16-bit files onto the same gray levels as their 8-bit versions.
 _SIXTEEN_TO_EIGHT_BIT = np.iinfo(np.uint16).max / np.iinfo(np.uint8).max
@@ -189,7 +194,7 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     if image.mode in _SIXTEEN_BIT_MODES:
         return _sixteen_bit_to_gray(image)
     if image.has_transparency_data:
-        image = _over_white(image)
+        image = _over_paper(image)
     if image.mode != "L":
         # Going through RGB gives palette, bilevel and CMYK files the same luma formula as RGB ones.
         image = image.convert("RGB").convert("L")
@@ -202,8 +207,20 @@ def _sixteen_bit_to_gray(image: Image.Image) -> np.ndarray:
     return np.clip(scaled, 0, _WHITE).astype(np.uint8)
 
 
-def _over_white(image: Image.Image) -> Image.Image:
-    """Composite onto white, because captcha ink is dark and transparent means paper."""
+def _over_paper(image: Image.Image) -> Image.Image:
+    """Composite onto paper that shows the ink: white, since captcha ink is usually dark and transparent means
+    paper, unless the image is mostly see-through and what is drawn on it is light (white ink on nothing would
+    vanish on white)."""
     rgba = image.convert("RGBA")
-    paper = Image.new("RGBA", rgba.size, (_WHITE, _WHITE, _WHITE, _WHITE))
-    return Image.alpha_composite(paper, rgba).convert("RGB")
+    paper = _BLACK if _light_ink_on_nothing(np.asarray(rgba)) else _WHITE
+    backing = Image.new("RGBA", rgba.size, (paper, paper, paper, _WHITE))
+    return Image.alpha_composite(backing, rgba).convert("RGB")
+
+
+def _light_ink_on_nothing(rgba: np.ndarray) -> bool:
+    """True when under half the image is opaque and its opaque part is, on average, lighter than mid-gray."""
+    alpha = rgba[..., 3].astype(np.float64) / _WHITE
+    if not alpha.sum() or alpha.mean() >= _MOSTLY_OPAQUE:
+        return False
+    luma = rgba[..., :3].astype(np.float64) @ _LUMA_WEIGHTS
+    return float((luma * alpha).sum() / alpha.sum()) > _WHITE / 2

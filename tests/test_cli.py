@@ -27,6 +27,13 @@ def test_generate_names_files_by_text(captcha_folder):
     assert all(len(n.split("_")[0]) == 4 for n in names)
 
 
+@pytest.mark.parametrize("alphabet", ["./x", "ab_", "a"])
+def test_generate_refuses_an_alphabet_it_cannot_name_files_by(tmp_path, alphabet):
+    result = run("generate", "--out", tmp_path / "out", "--count", 5, "--alphabet", alphabet)
+    assert result.returncode == 2 and "argument --alphabet: " in result.stderr
+    assert not list(tmp_path.rglob("*.png"))  # nothing written beside or above the folder either
+
+
 def test_extract_writes_letter_folders(captcha_folder, tmp_path):
     result = run("extract", "--captchas", captcha_folder, "--out", tmp_path / "letters")
     assert result.returncode == 0, result.stderr

@@ -206,3 +206,17 @@ def test_a_label_list_names_the_texts_and_images_it_leaves_out_are_skipped(tmp_p
         "c019.png": f"not listed in {list_name}",
         "README.txt": "not an image, nor the label of one (no image has its name) nor a list naming them",
     }
+
+
+def test_light_ink_on_a_transparent_background_is_not_lost_on_white(tmp_path, captchas):
+    text, image = captchas[0]
+    ink = 255 - image  # how much ink each pixel holds
+    rgba = np.zeros((*image.shape, 4), np.uint8)
+    rgba[..., :3] = 255  # white ink...
+    rgba[..., 3] = ink  # ...on nothing: on white paper it would vanish
+    (tmp_path / "white_ink.png").write_bytes(png(rgba))
+    (tmp_path / "on_black.png").write_bytes(png(ink))
+    decoded, rejected = collect_images([str(tmp_path / "white_ink.png"), str(tmp_path / "on_black.png")])
+    (_, white_ink), (_, on_black) = decoded
+    assert not rejected and np.abs(white_ink.astype(int) - on_black).max() <= 1
+    assert white_ink.std() > 30  # the letters are there to cut

@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from captcha_core.data import DatasetError
-from captcha_core.generator import DIFFICULTIES, describe_levels
+from captcha_core.generator import DIFFICULTIES, alphabet_problem, describe_levels
 from captcha_core.imageio import InputRejected
 from captcha_core.resample import STRATEGIES
 from lab_ui import cache, data_views, state
@@ -28,17 +28,6 @@ def count_problem(count: int) -> str | None:
     if not low <= count <= high:
         return (f"Choose between {low} and {high:,} captchas: fewer leave too little to split into train, validation "
                 "and test; more take minutes to draw in the page (the command line's `generate` has no limit).")
-    return None
-
-
-def alphabet_problem(alphabet: str) -> str | None:
-    """Why an alphabet cannot be generated, or None when it can."""
-    if len(alphabet) < 2:
-        return "The alphabet needs at least two characters: a classifier tells classes apart."
-    if not (alphabet.isascii() and alphabet.isalnum()):
-        return "The alphabet may only hold plain letters and digits (a-z, A-Z, 0-9)."
-    if len(set(alphabet)) != len(alphabet):
-        return "Each character may appear only once in the alphabet."
     return None
 
 

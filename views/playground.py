@@ -6,7 +6,7 @@ import streamlit as st
 
 from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
-from captcha_core.generator import DIFFICULTIES, generate_captchas
+from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
@@ -246,7 +246,8 @@ def confidence_color(confidence: float) -> str:
 def sample_settings() -> tuple[str, int, str]:
     """Alphabet, length and difficulty of fresh captchas this model should be able to read."""
     settings = generator_settings(predictor.metadata)
-    alphabet = "".join(label for label in predictor.labels if len(label) == 1)
+    # The generator draws plain letters and digits; other labels of a model are left out of its samples.
+    alphabet = "".join(label for label in predictor.labels if len(label) == 1 and label.isascii() and label.isalnum())
     difficulty = settings["difficulty"] if settings["difficulty"] in DIFFICULTIES else DEFAULT.difficulty
     return alphabet, int(predictor.captcha_length or settings["length"]), difficulty
 
@@ -254,8 +255,10 @@ def sample_settings() -> tuple[str, int, str]:
 def sample_tab() -> None:
     """A fresh captcha the model has never seen, its truth beside what the model reads."""
     alphabet, length, difficulty = sample_settings()
-    if not alphabet:
-        st.info("This model's labels are not single characters, so it cannot read generated captchas.")
+    if alphabet_problem(alphabet):
+        st.info("The built-in generator draws letters and digits only, and this model knows too few of them to "
+                "make captchas for it. Try the **Captcha** tab with images like the ones it learnt from.",
+                icon=":material/info:")
         return
     if st.button("New random captcha", icon=":material/casino:", type="primary", key="new_sample"):
         st.session_state["sample_seed"] = secrets.randbelow(SAMPLE_SEED_LIMIT)
