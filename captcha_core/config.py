@@ -19,6 +19,9 @@ class Limits:
     max_aspect_ratio: float = 40.0
     # At most this many characters are cut from one captcha, whatever the image claims.
     max_segments: int = 16
+    # Files read from one folder on disk. A folder is the user's own, not an upload, so it may hold a public set
+    # of some 100,000 captchas (the bytes stay in memory until decoded: about 1 GB at 10 kB a file).
+    max_folder_files: int = 200_000
     # Zip caps: entries, bytes after inflation, inflation ratio, and folder depth.
     max_zip_entries: int = 50_000
     max_zip_total_bytes: int = 512 * 1024 * 1024

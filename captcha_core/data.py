@@ -191,6 +191,10 @@ def load_path(path: str | os.PathLike, config: Config = DEFAULT, report: Progres
     if path.is_dir():
         files, skipped = read_folder(path, config)
     elif path.is_file() and path.suffix.lower() == ".zip":
+        size, cap = path.stat().st_size, config.limits.max_zip_bytes
+        if size > cap:
+            raise InputRejected(f"{path}: the zip is {size:,} bytes, more than the {cap:,} a zip may have; unzip it "
+                                "and pass the folder, which has no such cap")
         archive = read_zip(path, config.limits)
         files, skipped = archive.entries, list(archive.skipped)
     elif path.is_file():
@@ -243,8 +247,9 @@ def read_folder(root: Path, config: Config) -> tuple[list[tuple[str, bytes]], li
                     files.append((rel, read_bytes_capped(full, config)))
                 except (InputRejected, OSError) as exc:
                     skipped.append((rel, str(exc)))
-            if len(files) > config.limits.max_zip_entries:
-                raise InputRejected(f"{root}: more than {config.limits.max_zip_entries:,} files")
+            if len(files) > config.limits.max_folder_files:
+                raise InputRejected(f"{root}: more than {config.limits.max_folder_files:,} files (the cap is "
+                                    "max_folder_files in captcha_core/config.py)")
     return files, skipped
 
 
@@ -390,15 +395,39 @@ def check_trainable(dataset: Dataset) -> None:
     counts = letters.class_counts()
     if len(counts) < 2:
         raise DatasetError(f"only one class ({next(iter(counts))!r}): a classifier needs at least two")
+    if dataset.is_captchas:
+        check_each_character_in_two_captchas(dataset)
+        return
     singles = [label for label, n in counts.items() if n < 2]
     if singles:
         one = len(singles) == 1
-        where = (f"{'appears' if one else 'appear'} only once in all the captchas" if dataset.is_captchas
-                 else f"{'has' if one else 'have'} a single image")
         raise DatasetError(
-            f"{', '.join(map(repr, singles))} {where}, so {'it' if one else 'they'} cannot be both learnt and tested: "
-            f"add data that holds {'it' if one else 'them'} more than once"
+            f"{', '.join(map(repr, singles))} {'has' if one else 'have'} a single image, so {'it' if one else 'they'} "
+            f"cannot be both learnt and tested: add images of {'it' if one else 'them'}"
         )
+
+
+# Characters a refusal names with the captcha that holds each; the rest are counted.
+LONE_NAMED = 5
+
+
+def check_each_character_in_two_captchas(dataset: Dataset) -> None:
+    """Raise DatasetError when a character's letters all come from one captcha: the split keeps a captcha's letters
+    on one side, so that character would be learnt or tested, never both."""
+    captchas_per_char: dict[str, set[int]] = {}
+    for label, group in zip(dataset.letters.labels.tolist(), dataset.letters.groups.tolist()):
+        captchas_per_char.setdefault(label, set()).add(group)
+    lone = {label: next(iter(groups)) for label, groups in sorted(captchas_per_char.items()) if len(groups) == 1}
+    if not lone:
+        return
+    one = len(lone) == 1
+    named = ", ".join(f"{label!r} ({dataset.names[group]})" for label, group in list(lone.items())[:LONE_NAMED])
+    more = f" and {len(lone) - LONE_NAMED:,} more" if len(lone) > LONE_NAMED else ""
+    raise DatasetError(
+        f"{named}{more}: {'this character appears' if one else 'these characters appear'} in only one captcha, so "
+        f"{'it' if one else 'they'} cannot be both learnt and tested. Add captchas that hold {'it' if one else 'them'}, "
+        f"or leave {'that captcha' if one else 'those captchas'} out if {'its' if one else 'their'} label is a typo"
+    )
 
 
 def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, str]]]:

@@ -220,3 +220,30 @@ def test_light_ink_on_a_transparent_background_is_not_lost_on_white(tmp_path, ca
     (_, white_ink), (_, on_black) = decoded
     assert not rejected and np.abs(white_ink.astype(int) - on_black).max() <= 1
     assert white_ink.std() > 30  # the letters are there to cut
+
+
+def test_a_character_found_in_one_captcha_only_is_refused_with_that_captchas_name():
+    from captcha_core.data import from_captchas
+
+    captchas = generate_captchas(120, seed=11)  # enough that every character is in two of them
+    odd = generate_captchas(1, alphabet="xz", seed=1)[0]
+    dataset = from_captchas([*captchas, odd], names=[f"{t}.png" for t, _ in captchas] + ["odd_one.png"])
+    assert dataset.segment_ok[-1]  # its letters are there, all from that one captcha
+    with pytest.raises(DatasetError, match=r"^'x' \(odd_one\.png\), 'z' \(odd_one\.png\): these characters appear in only one captcha"):
+        check_trainable(dataset)
+    check_trainable(from_captchas(captchas))  # every character of the plain set is in two captchas or more
+
+
+def test_past_its_caps_a_folder_names_the_cap_and_a_big_zip_says_to_unzip_it(tmp_path, captchas):
+    from captcha_core.config import Limits
+
+    write_set(tmp_path / "set", captchas[:5])
+    small = DEFAULT.with_(limits=Limits(max_folder_files=3, max_zip_bytes=100))
+    with pytest.raises(InputRejected, match=r"more than 3 files \(the cap is max_folder_files in captcha_core/config\.py\)"):
+        load_path(tmp_path / "set", small)
+    with zipfile.ZipFile(tmp_path / "set.zip", "w") as zf:
+        for path in (tmp_path / "set").iterdir():
+            zf.write(path, path.name)
+    with pytest.raises(InputRejected, match=r"more than the 100 a zip may have; unzip it and pass the folder"):
+        load_path(tmp_path / "set.zip", small)
+    assert len(load_path(tmp_path / "set.zip").texts) == 5
