@@ -191,12 +191,18 @@ def cmd_train(args) -> int:
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 captcha', '2 captchas', '1 class', '19 classes'."""
+    return f"{count:,} {noun}{'' if count == 1 else 'es' if noun.endswith('s') else 's'}"
+
+
 def describe_dataset(dataset) -> None:
     if dataset.is_captchas:
-        say(f"{len(dataset.texts)} captchas, {len(dataset.letters)} letters, {len(dataset.letters.class_counts())} classes, "
-            f"segmentation yield {dataset.segmentation_yield:.1%}")
+        say(f"{plural(len(dataset.texts), 'captcha')}, {plural(len(dataset.letters), 'letter')}, "
+            f"{plural(len(dataset.letters.class_counts()), 'class')}; segmentation cut {dataset.segmentation_yield:.1%} "
+            f"into as many letters as their labels have, {dataset.clean_cut_share:.1%} cleanly (no forced cut)")
     else:
-        say(f"{len(dataset.letters)} letters, {len(dataset.letters.class_counts())} classes")
+        say(f"{plural(len(dataset.letters), 'letter')}, {plural(len(dataset.letters.class_counts()), 'class')}")
 
 
 def cmd_evaluate(args) -> int:

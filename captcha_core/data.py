@@ -407,6 +407,13 @@ def check_trainable(dataset: Dataset) -> None:
         )
 
 
+def check_enough_to_split(dataset: Dataset, config: Config = DEFAULT) -> None:
+    """Raise DatasetError when there are too few captchas for each held-out share to get one."""
+    n = len(dataset.texts)
+    if dataset.is_captchas and n * min(config.test_size, config.val_size * (1 - config.test_size)) < 1:
+        raise DatasetError(f"only {n:,} captcha{'' if n == 1 else 's'}: too few to hold out validation and test captchas")
+
+
 # Characters a refusal names with the captcha that holds each; the rest are counted.
 LONE_NAMED = 5
 

@@ -175,6 +175,9 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
         raise InputRejected(f"{folder}: no such model folder")
     if folder.is_symlink() or not folder.is_dir():
         raise InputRejected(f"{folder}: not a model folder")
+    if not any((folder / name).exists() for name in (LABELS_FILE, METADATA_FILE, *MODEL_FILES.values())):
+        # A folder of captchas, say, named where the model goes: nothing of a model in it, so nothing damaged.
+        raise InputRejected(f"{folder}: not a model folder (no {METADATA_FILE}, {LABELS_FILE} or model file in it)")
     try:
         labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
         metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))

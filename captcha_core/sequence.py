@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
 from .config import DEFAULT, Config
-from .data import Dataset, DatasetError
+from .data import Dataset, DatasetError, check_enough_to_split
 from .evaluation import Report, per_class_scores
 from .models import (
     captcha_readings, configure_tensorflow, execution_steps, never_read, predict_function, steps_per_epoch,
@@ -472,9 +472,7 @@ def check_sequence_trainable(dataset: Dataset, config: Config = DEFAULT) -> None
         raise DatasetError("every captcha needs a non-empty label")
     if len(set("".join(dataset.texts))) < 2:
         raise DatasetError("the labels use a single character: a reader needs at least two")
-    # Each held-out share must get at least one captcha.
-    if len(dataset.texts) * min(config.test_size, config.val_size * (1 - config.test_size)) < 1:
-        raise DatasetError(f"only {len(dataset.texts)} captchas: too few to hold out validation and test captchas")
+    check_enough_to_split(dataset, config)
 
 
 def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: threading.Event | None = None, choice: dict | None = None):

@@ -8,9 +8,9 @@ from typing import Callable
 
 import numpy as np
 
-from .choice import resolve_model
+from .choice import AUTO, resolve_model
 from .config import DEFAULT, Config
-from .data import Dataset, check_trainable
+from .data import Dataset, check_enough_to_split, check_trainable
 from .evaluation import Report, evaluate
 from .models import make_classifier, steps_per_epoch
 from .resample import Resampled, resample
@@ -139,6 +139,8 @@ def train(
     leaky_seed_protocol: bool = False,
 ) -> TrainResult:
     """Split, resample the training split, fit the configured model and evaluate it on the test split."""
+    if config.model == AUTO:
+        check_enough_to_split(dataset, config)  # auto splits the captchas to choose
     config, choice = resolve_model(dataset, config)
     if config.model == "sequence":
         if leaky_seed_protocol:

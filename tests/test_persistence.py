@@ -4,6 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
+from captcha_core.imageio import InputRejected
 from captcha_core.persistence import (
     ModelDamaged,
     ModelExists,
@@ -105,3 +106,10 @@ def test_forest_round_trip_without_pickle(tmp_path, easy_dataset, tiny_config):
     out = save_model(forest, list(forest.classes_), {"model_kind": "forest"}, tmp_path / "f")
     loaded = load_model(out)
     assert np.array_equal(loaded.classifier.predict(letters.images[200:220]), forest.predict(letters.images[200:220]))
+
+
+def test_a_folder_with_nothing_of_a_model_is_not_called_damaged(tmp_path):
+    (tmp_path / "caps").mkdir()
+    (tmp_path / "caps" / "abcd.png").write_bytes(b"\x89PNG")
+    with pytest.raises(InputRejected, match=r"caps: not a model folder \(no metadata\.json, labels\.json or model file"):
+        load_model(tmp_path / "caps")

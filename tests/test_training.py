@@ -3,7 +3,9 @@ import threading
 import numpy as np
 import pytest
 
+from captcha_core.config import DEFAULT
 from captcha_core.data import DatasetError, from_captchas, from_letters
+from captcha_core.generator import generate_captchas
 from captcha_core.models import CnnClassifier, ForestClassifier, build_cnn
 from captcha_core.training import TrainingCancelled, train
 
@@ -167,3 +169,9 @@ def blank_letters(labels):
 def test_untrainable_data_fails_before_training(dataset, message):
     with pytest.raises(DatasetError, match=message):
         train(dataset)
+
+
+def test_auto_on_a_single_captcha_says_it_is_too_few_instead_of_failing_to_split():
+    one = from_captchas(generate_captchas(1, seed=2))
+    with pytest.raises(DatasetError, match="^only 1 captcha: too few to hold out validation and test captchas$"):
+        train(one, DEFAULT.with_(model="auto"))
