@@ -94,7 +94,7 @@ def reset_peak_rss() -> bool:
 
 def run_child(module: str, args: list[str], out: Path) -> tuple[dict, float]:
     """Run `python -m module args` to completion; return the JSON it wrote to `out` and its peak RSS in MB."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     log = out.with_suffix(".log")
     with open(log, "w") as fh:
         proc = subprocess.Popen([sys.executable, "-m", module, *args, "--out", str(out)], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)

@@ -44,7 +44,7 @@ def page_title(page_file: Path) -> str | None:
 
 def start_server(script: str, port: int, home: Path) -> subprocess.Popen:
     """`streamlit run script` the way run.sh does, in the project folder so its .streamlit/config.toml applies."""
-    env = dict(os.environ, CAPTCHA_LAB_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, CAPTCHA_LAB_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -110,7 +110,7 @@ def free_port() -> int:
 
 def start_server(home: Path, port: int, log: Path) -> subprocess.Popen:
     """`streamlit run app.py` on loopback, in its own process group so it can be stopped with its children."""
-    env = {**os.environ, "CAPTCHA_LAB_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "CAPTCHA_LAB_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                "--server.address", HOST, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pace", type=float, default=PACE_SECONDS, help="seconds each session rests between answers")
     parser.add_argument("--out", type=Path, default=RESULTS_FILE)
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is not installed", file=sys.stderr)
         return 2

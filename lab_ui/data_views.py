@@ -124,8 +124,8 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
 
 
 def clean_share_words(share: float) -> str:
-    """'Only 41%', 'Only 0.6%' or 'None' ('Only 0%' reads oddly)."""
-    return f"Only {percent(share, decimals=0)}" if share else "None"
+    """'Only 41.0%', 'Only 0.6%' or 'None' ('Only 0%' reads oddly); one place, as the Train page gives auto's reason."""
+    return f"Only {percent(share, decimals=1)}" if share else "None"
 
 
 def skipped_report(dataset: Dataset) -> None:

@@ -170,6 +170,17 @@ def adopt_finished_job(job_id: int, model_name: str) -> None:
         select_model(model_name)
 
 
+def playground_tab(tabs: list[str]) -> str:
+    """The Playground tab this session last chose, the first one at first."""
+    chosen = st.session_state.setdefault("playground_tab", tabs[0])
+    return chosen if chosen in tabs else tabs[0]
+
+
+def remember_playground_tab(key: str) -> None:
+    """Keep the tab just chosen in the tabs widget `key`, for the next visit to the page."""
+    st.session_state["playground_tab"] = st.session_state[key]
+
+
 def kept_uploads(key: str, files) -> list[tuple[str, bytes]]:
     """The (name, bytes) of the files in uploader `key`; while it is empty, the ones it last held.
 

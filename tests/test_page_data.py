@@ -76,7 +76,7 @@ def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(
     expected = training_yield(dataset, DEFAULT)
     from lab_ui.data_views import clean_share_words
 
-    assert clean_share_words(0.0) == "None" and clean_share_words(0.004) == "Only 0.4%" and clean_share_words(0.41) == "Only 41%"
+    assert clean_share_words(0.0) == "None" and clean_share_words(0.006) == "Only 0.6%" and clean_share_words(0.41) == "Only 41.0%"
     assert any(f"{clean_share_words(expected)} of the training captchas (the ones not held out for testing) were cut cleanly" in i.value and "sequence model" in i.value
                for i in at.info)
 

@@ -317,9 +317,12 @@ def inside_section() -> None:
                  caption=f"conv2: {maps['conv2'].shape[-1]} filters combine them into letter parts")
 
 
+TABS = [":material/pattern: Captcha", ":material/text_fields: Letters", ":material/draw: Draw",
+        ":material/casino: Random sample"]
+# The tab a user was on comes back after a visit to another page (a widget's own state would not).
 captcha, letters, draw, sample = st.tabs(
-    [":material/pattern: Captcha", ":material/text_fields: Letters", ":material/draw: Draw",
-     ":material/casino: Random sample"]
+    TABS, default=state.playground_tab(TABS), key="playground_tabs", on_change=state.remember_playground_tab,
+    args=("playground_tabs",),
 )
 with captcha:
     captcha_tab()
