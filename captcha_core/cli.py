@@ -221,6 +221,11 @@ def cmd_evaluate(args) -> int:
     unknown = sorted(set(dataset.letters.labels.tolist()) - set(loaded.labels))
     if unknown:
         say(f"note: the data has classes the model never saw: {' '.join(unknown)}")
+    trained = (loaded.metadata.get("data") or {}).get("captcha_lengths") or []
+    other = sorted(set(dataset.lengths) - set(trained)) if dataset.is_captchas and trained else []
+    if other:
+        say(f"note: the model learnt captchas of {' or '.join(map(str, trained))} characters and these have "
+            f"{' or '.join(map(str, other))}, so it may read them short; `solve --length N` asks it for N")
     report = evaluate(loaded.classifier, dataset, np.arange(len(dataset.letters)), np.arange(len(dataset.texts)))
     emit({**report.to_dict(), "model": str(args.model), "segmentation_yield": dataset.segmentation_yield}, args.json, human_report)
     return EXIT_REJECTED if dataset.skipped else EXIT_OK

@@ -68,6 +68,7 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     ev = run("evaluate", "--model", model, "--data", captcha_folder, "--json")
     assert ev.returncode == 0, ev.stderr
     assert json.loads(ev.stdout)["n_test_captchas"] == 100
+    assert "read them short" not in ev.stderr  # the lengths it learnt
 
     some = sorted(captcha_folder.glob("*.png"))[:3]
     bad = tmp_path / "notes.png"
@@ -153,3 +154,11 @@ def test_readable_json_keeps_number_lists_on_one_line_and_strings_as_they_are():
     text = readable_json(value)
     assert json.loads(text) == value
     assert "    [1, 2],\n    [3, 0.5]\n" in text and '"scan[1,  2].png"' in text
+
+
+def test_evaluate_notes_captchas_longer_than_the_model_learnt(tmp_path, tiny_model_dir):
+    longer = tmp_path / "five"
+    assert run("generate", "--out", longer, "--count", 30, "--length", 5, "--seed", 4).returncode == 0
+    result = run("evaluate", "--model", tiny_model_dir, "--data", longer)
+    assert result.returncode == 0, result.stderr
+    assert "note: the model learnt captchas of 4 characters and these have 5, so it may read them short" in result.stderr
