@@ -13,7 +13,7 @@ from .archive import read_zip
 from .config import DEFAULT, Config
 from .generator import generate_captchas
 from .imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from .labels import LIST_SUFFIXES, find_label_list, label_problem, labels_from_names
+from .labels import LIST_SUFFIXES, counter_problem, find_label_lists, labels_from_names
 from .progress import CUTTING, DECODING, SIZING, ProgressReport, reporting
 from .segmentation import normalize_letter, segment_captcha
 
@@ -266,46 +266,51 @@ def strip_wrapping_folders(files: list[tuple[str, bytes]]) -> list[tuple[str, by
 
 
 def is_letter_layout(image_paths: list[str]) -> bool:
-    """Letter folders (the seed's `a/1.png`, `b/7.png`): images one folder down, each folder one character.
-    Longer folder names (`train/`, `test/`, `samples/`) hold captchas named by their text."""
-    classes = {PurePosixPath(p).parts[0] for p in image_paths if len(PurePosixPath(p).parts) == 2}
-    return bool(classes) and all(len(name) == 1 for name in classes)
+    """Letter folders (the seed's `a/1.png`, `b/7.png`, also under `train/` and `test/`): every image in a folder
+    named by one character. Longer folder names (`train/`, `samples/`) alone hold captchas named by their text."""
+    parents = [PurePosixPath(p).parent.name for p in image_paths]
+    return any(parents) and all(len(name) == 1 for name in parents if name)
 
 
 def captcha_texts(
-    files: list[tuple[str, bytes]], image_paths: list[str], skipped: list[tuple[str, str]]
-) -> dict[str, str]:
-    """Each captcha's text: from a label list, else its sidecar `<stem>.txt`, else its file name. Images a label
-    list leaves out, and images with an empty label, are added to `skipped`."""
+    files: list[tuple[str, bytes]], image_paths: list[str], skipped: list[tuple[str, str]], source: str
+) -> tuple[dict[str, str], list[str]]:
+    """Each captcha's text, and the label lists used. An image gets its text from a label list, else from its
+    sidecar `<stem>.txt`, else from its file name, unless lists label the set (then it is skipped as not listed).
+    Images with an empty label are skipped too. File names that only count the images raise DatasetError."""
     sidecars = {str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")}
-    list_name, listed = find_label_list(files, image_paths)
+    lists, listed = find_label_lists(files, image_paths)
     from_names = labels_from_names(image_paths)
-    texts = {}
+    texts, named = {}, []
     for path in image_paths:
         stem = str(PurePosixPath(path).with_suffix(""))
-        if list_name is not None:
-            text = listed.get(path)
-            if text is None:
-                skipped.append((path, f"not listed in {list_name}"))
-                continue
+        if path in listed:
+            text = listed[path]
         elif stem in sidecars:
             text = sidecars[stem].decode("utf-8", "replace").strip()
+        elif lists:
+            skipped.append((path, f"not listed in {' or '.join(lists)}"))
+            continue
         else:
             text = from_names[path]
+            named.append(path)
         if not text:
             skipped.append((path, "empty label"))
             continue
         texts[path] = text
-    return texts
+    # Only names are checked for counters: a list or a sidecar says what the text is, digits or not.
+    problem = counter_problem([from_names[p] for p in named], named, source) if named else None
+    if problem:
+        raise DatasetError(problem)
+    return texts, lists
 
 
-def unused_text_files(files: list[tuple[str, bytes]], image_paths: list[str]) -> list[tuple[str, str]]:
-    """Text files that are neither an image's sidecar nor the label list in use, with why they were left out."""
+def unused_text_files(files: list[tuple[str, bytes]], image_paths: list[str], lists: list[str]) -> list[tuple[str, str]]:
+    """Text files that are neither an image's sidecar nor a label list in use, with why they were left out."""
     stems = {str(PurePosixPath(p).with_suffix("")) for p in image_paths}
-    list_name, _ = find_label_list(files, image_paths)
-    return [(p, "not an image, nor the label of one (no image has its name) nor a list naming them")
+    return [(p, "not an image, nor the label of one (no image has its name) nor a list of their texts")
             for p, _ in files
-            if p.lower().endswith(LIST_SUFFIXES) and p != list_name and str(PurePosixPath(p).with_suffix("")) not in stems]
+            if p.lower().endswith(LIST_SUFFIXES) and p not in lists and str(PurePosixPath(p).with_suffix("")) not in stems]
 
 
 def load_entries(
@@ -329,21 +334,16 @@ def load_entries(
     image_paths = [p for p, _ in images]
     letters = is_letter_layout(image_paths)
     if letters:
-        loose = [p for p in image_paths if len(PurePosixPath(p).parts) == 1]
+        loose = [p for p in image_paths if not PurePosixPath(p).parent.name]
         if loose:
             raise DatasetError(
                 f"{source or 'the data'}: letter folders mixed with loose captchas "
                 f"({len(image_paths) - len(loose)} images in class folders, {len(loose)} at the top); use one layout"
             )
-        deeper = {p for p in image_paths if len(PurePosixPath(p).parts) > 2}
-        skipped.extend((p, "too deep: letters go in one folder per class") for p in sorted(deeper))
-        labels = {p: PurePosixPath(p).parts[0] for p in image_paths if p not in deeper}
+        labels = {p: PurePosixPath(p).parent.name for p in image_paths}
     else:
-        skipped.extend(unused_text_files(files, image_paths))
-        labels = captcha_texts(files, image_paths, skipped)
-        problem = label_problem(list(labels.values()), source)
-        if problem:
-            raise DatasetError(problem)
+        labels, lists = captcha_texts(files, image_paths, skipped, source)
+        skipped.extend(unused_text_files(files, image_paths, lists))
     decoded, names = [], []
     for p, data in reporting(images, DECODING, report):
         if p not in labels:
@@ -382,8 +382,12 @@ def reject_line(name: str, why: str) -> str:
     return why if why.startswith(name) else f"{name}: {why}"
 
 
-def check_trainable(dataset: Dataset) -> None:
-    """Raise DatasetError, before any training, when this data cannot train a classifier."""
+def check_trainable(dataset: Dataset, model: str = "cnn") -> None:
+    """Raise DatasetError, before any training, when this data cannot train the `model` kind (cnn, forest or
+    sequence; the sequence model reads whole captchas, so it needs no cut letters)."""
+    if model == "sequence" and dataset.is_captchas:
+        check_sequence_data(dataset)
+        return
     letters = dataset.letters
     if dataset.is_captchas and len(dataset.texts) and not len(letters):
         raise DatasetError(
@@ -397,14 +401,24 @@ def check_trainable(dataset: Dataset) -> None:
         raise DatasetError(f"only one class ({next(iter(counts))!r}): a classifier needs at least two")
     if dataset.is_captchas:
         check_each_character_in_two_captchas(dataset)
-        return
     singles = [label for label, n in counts.items() if n < 2]
     if singles:
         one = len(singles) == 1
+        which = f"{', '.join(map(repr, singles))} {'has' if one else 'have'}"
         raise DatasetError(
-            f"{', '.join(map(repr, singles))} {'has' if one else 'have'} a single image, so {'it' if one else 'they'} "
-            f"cannot be both learnt and tested: add images of {'it' if one else 'them'}"
+            f"{which} a single {'letter cut out of the captchas' if dataset.is_captchas else 'image'}, so "
+            f"{'it' if one else 'they'} cannot be both learnt and tested by a letter model: add "
+            f"{'captchas' if dataset.is_captchas else 'images'} that hold {'it' if one else 'them'}"
         )
+
+
+def check_sequence_data(dataset: Dataset) -> None:
+    """Raise DatasetError when captchas cannot train the whole-captcha reader."""
+    if any(not t for t in dataset.texts):
+        raise DatasetError("every captcha needs a non-empty label")
+    if len(set("".join(dataset.texts))) < 2:
+        raise DatasetError("the labels use a single character: a reader needs at least two")
+    check_each_character_in_two_captchas(dataset)
 
 
 def check_enough_to_split(dataset: Dataset, config: Config = DEFAULT) -> None:
@@ -419,16 +433,17 @@ LONE_NAMED = 5
 
 
 def check_each_character_in_two_captchas(dataset: Dataset) -> None:
-    """Raise DatasetError when a character's letters all come from one captcha: the split keeps a captcha's letters
-    on one side, so that character would be learnt or tested, never both."""
+    """Raise DatasetError when a character is in the text of one captcha only: captchas are split whole, so that
+    character would be learnt or tested, never both."""
     captchas_per_char: dict[str, set[int]] = {}
-    for label, group in zip(dataset.letters.labels.tolist(), dataset.letters.groups.tolist()):
-        captchas_per_char.setdefault(label, set()).add(group)
-    lone = {label: next(iter(groups)) for label, groups in sorted(captchas_per_char.items()) if len(groups) == 1}
+    for index, text in enumerate(dataset.texts):
+        for char in text:
+            captchas_per_char.setdefault(char, set()).add(index)
+    lone = {char: next(iter(rows)) for char, rows in sorted(captchas_per_char.items()) if len(rows) == 1}
     if not lone:
         return
     one = len(lone) == 1
-    named = ", ".join(f"{label!r} ({dataset.names[group]})" for label, group in list(lone.items())[:LONE_NAMED])
+    named = ", ".join(f"{char!r} ({dataset.names[row]})" for char, row in list(lone.items())[:LONE_NAMED])
     more = f" and {len(lone) - LONE_NAMED:,} more" if len(lone) > LONE_NAMED else ""
     raise DatasetError(
         f"{named}{more}: {'this character appears' if one else 'these characters appear'} in only one captcha, so "
@@ -461,7 +476,7 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
             rejected.append((str(path), str(exc)))
             continue
         for name, data in entries:
-            if name.lower().endswith(".txt"):
+            if name.lower().endswith(LIST_SUFFIXES):  # labels beside the images, not something to read
                 continue
             try:
                 decoded.append((name, decode_image(data, name, config.limits)))

@@ -32,6 +32,8 @@ _BLACK = 0
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 # An image at least this opaque on average is a picture with some see-through parts, not ink on nothing.
 _MOSTLY_OPAQUE = 0.5
+# Light ink means that even the darkest few percent of its opaque pixels are lighter than mid-gray.
+_DARK_INK_PERCENTILE = 5
 # A 16-bit sample v*257 is the exact 16-bit spelling of the 8-bit sample v, so dividing by this
 # maps 16-bit files onto the same gray levels as their 8-bit versions.
 _SIXTEEN_TO_EIGHT_BIT = np.iinfo(np.uint16).max / np.iinfo(np.uint8).max
@@ -218,9 +220,11 @@ def _over_paper(image: Image.Image) -> Image.Image:
 
 
 def _light_ink_on_nothing(rgba: np.ndarray) -> bool:
-    """True when under half the image is opaque and its opaque part is, on average, lighter than mid-gray."""
+    """True when under half the image is opaque and almost none of its opaque part is darker than mid-gray: dark
+    text on an opaque white label covering part of the canvas is dark ink, whatever the label's average."""
     alpha = rgba[..., 3].astype(np.float64) / _WHITE
-    if not alpha.sum() or alpha.mean() >= _MOSTLY_OPAQUE:
+    opaque = alpha >= _MOSTLY_OPAQUE
+    if not opaque.any() or alpha.mean() >= _MOSTLY_OPAQUE:
         return False
     luma = rgba[..., :3].astype(np.float64) @ _LUMA_WEIGHTS
-    return float((luma * alpha).sum() / alpha.sum()) > _WHITE / 2
+    return float(np.percentile(luma[opaque], _DARK_INK_PERCENTILE)) > _WHITE / 2

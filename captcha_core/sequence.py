@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
 from .config import DEFAULT, Config
-from .data import Dataset, DatasetError, check_enough_to_split
+from .data import Dataset, DatasetError, check_enough_to_split, check_sequence_data
 from .evaluation import Report, per_class_scores
 from .models import (
     captcha_readings, configure_tensorflow, execution_steps, never_read, predict_function, steps_per_epoch,
@@ -468,11 +468,8 @@ def check_sequence_trainable(dataset: Dataset, config: Config = DEFAULT) -> None
     """Raise DatasetError when the data cannot train a whole-captcha reader."""
     if not dataset.is_captchas:
         raise DatasetError("the sequence model reads whole captchas; letter folders need the cnn or forest model")
-    if any(not t for t in dataset.texts):
-        raise DatasetError("every captcha needs a non-empty label")
-    if len(set("".join(dataset.texts))) < 2:
-        raise DatasetError("the labels use a single character: a reader needs at least two")
     check_enough_to_split(dataset, config)
+    check_sequence_data(dataset)
 
 
 def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: threading.Event | None = None, choice: dict | None = None):

@@ -117,8 +117,14 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
         )
     try:
         check_trainable(dataset)
-    except DatasetError as exc:
-        st.warning(f"This data cannot train a model yet: {exc}", icon=":material/warning:")
+    except DatasetError as for_letters:
+        try:
+            check_trainable(dataset, "sequence")
+        except DatasetError as exc:
+            st.warning(f"This data cannot train a model yet: {exc}", icon=":material/warning:")
+        else:
+            st.info(f"The letter models (cnn, forest) cannot train on this data: {for_letters}. The sequence model, "
+                    "which reads whole captchas, can.", icon=":material/info:")
         return False
     return True
 

@@ -68,10 +68,20 @@ class StartAttempt:
             st.error(f"Training could not start: {self.message}", icon=":material/error:")
 
 
+def chosen_model(dataset: Dataset, config: Config) -> str:
+    """The model kind a training with `config` will fit on `dataset`: auto's pick, or the one asked for."""
+    from captcha_core.choice import resolve_model
+
+    try:
+        return resolve_model(dataset, config)[0].model
+    except ValueError:  # too few captchas for auto's split: the check that follows says so in its words
+        return "cnn"
+
+
 def start_training(dataset: Dataset, config: Config, name: str, data_label: str) -> StartAttempt:
     """Check the data and the name, then hand the run to the server's job (refused when one is running)."""
     try:
-        check_trainable(dataset)
+        check_trainable(dataset, chosen_model(dataset, config))
         result = jobs.get_job().start(dataset, config, name, models_dir(), data_label=data_label)
     except (DatasetError, InputRejected) as exc:
         return StartAttempt(False, str(exc))

@@ -115,6 +115,9 @@ def percent(value, decimals: int = 1) -> str:
     while 0 < value < 1 and decimals < MAX_DECIMALS and float(text[:-1]) in (0, 100):
         decimals += 1
         text = f"{value:.{decimals}%}"
+    if 0 < value < 1 and float(text[:-1]) in (0, 100):  # still rounds to none or all: say it is just off
+        bound = 10.0 ** -MAX_DECIMALS
+        text = f"<{bound:.{MAX_DECIMALS}f}%" if value < 0.5 else f">{100 - bound:.{MAX_DECIMALS}f}%"
     return text
 
 

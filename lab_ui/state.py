@@ -43,7 +43,8 @@ def set_dataset_spec(spec: dict) -> None:
 def try_dataset_spec(spec: dict) -> None:
     """Switch to `spec` before it loads, so that leaving the page during a long load keeps the new data (the next
     page follows the same load); current_dataset() switches back if it fails to load, on whichever page."""
-    before = dataset_spec(), dict(st.session_state.get("last_specs", {}))
+    # A second try while the first is still loading keeps the data from before both: the first never loaded.
+    before = st.session_state.get(BEFORE_TRIAL) or (dataset_spec(), dict(st.session_state.get("last_specs", {})))
     set_dataset_spec(spec)
     st.session_state[BEFORE_TRIAL] = before
 

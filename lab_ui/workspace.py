@@ -39,5 +39,8 @@ def folder_allowed(path: str, roots: list[Path] | None) -> bool:
     """Whether `path` lies inside one of `roots` (every path when roots is None), after resolving links and '..'."""
     if roots is None:
         return True
-    resolved = Path(path).expanduser().resolve()
+    try:
+        resolved = Path(path).resolve()  # the path as the loader will open it: no '~' expansion there either
+    except (ValueError, OSError):  # a NUL byte, a loop of links: not a folder anyone may read
+        return False
     return any(resolved == root or root in resolved.parents for root in roots)

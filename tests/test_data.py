@@ -179,7 +179,7 @@ def test_names_that_only_count_the_images_are_refused_with_how_to_label(tmp_path
     with pytest.raises(DatasetError, match=r"all 20 captchas would get the same label 'img'.*sidecar abcd\.txt"):
         load_path(tmp_path / "img")
     write_set(tmp_path / "numbered", captchas, lambda i, _: f"{i + 1:04d}.png")
-    with pytest.raises(DatasetError, match=r"the file names count the images \(0001 to 0020\)"):
+    with pytest.raises(DatasetError, match=r"the file names count the images \(such as 0001\.png\)"):
         load_path(tmp_path / "numbered")
 
 
@@ -204,7 +204,7 @@ def test_a_label_list_names_the_texts_and_images_it_leaves_out_are_skipped(tmp_p
     assert dataset.texts == [t for t, _ in captchas[:-1]]
     assert dict(dataset.skipped) == {
         "c019.png": f"not listed in {list_name}",
-        "README.txt": "not an image, nor the label of one (no image has its name) nor a list naming them",
+        "README.txt": "not an image, nor the label of one (no image has its name) nor a list of their texts",
     }
 
 
@@ -247,3 +247,90 @@ def test_past_its_caps_a_folder_names_the_cap_and_a_big_zip_says_to_unzip_it(tmp
     with pytest.raises(InputRejected, match=r"more than the 100 a zip may have; unzip it and pass the folder"):
         load_path(tmp_path / "set.zip", small)
     assert len(load_path(tmp_path / "set.zip").texts) == 5
+
+
+@pytest.mark.parametrize("layout", [
+    {"train": lambda i, t: f"{i:04d}.png", "test": lambda i, t: f"{i:04d}.png"},  # counters restart per folder
+    {"all": lambda i, t: f"{i if i < 10 else i + 1:04d}.png"},  # one file of the count missing
+    {"all": lambda i, t: f"img{i:04d}.png"},  # a word and a counter, no separator
+    {"all": lambda i, t: f"{i:04d} (1).png" if i == 3 else f"{i:04d}.png"},  # a browser's second copy
+])
+def test_counters_are_refused_however_they_are_written(tmp_path, layout):
+    many = generate_captchas(40, seed=12)
+    for folder, name in layout.items():
+        write_set(tmp_path / "set" / folder, many[:20] if folder == "train" else many[20:] if folder == "test" else many, name)
+    with pytest.raises(DatasetError, match="the file names count the images"):
+        load_path(tmp_path / "set")
+
+
+def test_counters_in_front_of_the_text_restart_in_train_and_test(tmp_path):
+    many = generate_captchas(40, seed=12)
+    write_set(tmp_path / "set" / "train", many[:20], lambda i, t: f"{i:04d}_{t}.png")
+    write_set(tmp_path / "set" / "test", many[20:], lambda i, t: f"{i:04d}_{t}.png")
+    assert sorted(load_path(tmp_path / "set").texts) == sorted(t for t, _ in many)
+
+
+def test_digit_texts_given_by_a_list_are_not_taken_for_a_counter(tmp_path):
+    digits = generate_captchas(30, alphabet="0123456789", length=2, seed=3)
+    write_set(tmp_path / "set", digits, lambda i, t: f"c{i}.png")
+    rows = [f"c{i}.png,{10 + i}" for i in range(30)]  # 10, 11, ... 39: a run, but the list says so
+    (tmp_path / "set" / "labels.csv").write_text("\n".join(rows))
+    dataset = load_path(tmp_path / "set")
+    assert dict(zip(dataset.names, dataset.texts)) == {f"c{i}.png": str(10 + i) for i in range(30)}
+
+
+def test_letter_folders_under_train_and_test_are_letters(tmp_path):
+    for split in ("train", "test"):
+        for label in "abc":
+            folder = tmp_path / "letters" / split / label
+            folder.mkdir(parents=True)
+            for i in range(3):
+                image = np.full((40, 30), 255, np.uint8)
+                cv2.putText(image, label, (5, 30), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+                (folder / f"{i}.png").write_bytes(png(image))
+    dataset = load_path(tmp_path / "letters")
+    assert dataset.kind == "letters" and dataset.letters.class_counts() == {"a": 6, "b": 6, "c": 6}
+
+
+def test_label_lists_in_each_folder_a_fuller_list_and_sidecars_all_count(tmp_path, captchas):
+    write_set(tmp_path / "set" / "train", captchas[:8], lambda i, _: f"c{i}.png")
+    write_set(tmp_path / "set" / "test", captchas[8:16], lambda i, _: f"c{i}.png")  # the same names as train
+    rows = lambda part: "\n".join(f"c{i},{t}" for i, (t, _) in enumerate(part))  # noqa: E731
+    (tmp_path / "set" / "train" / "labels.csv").write_text(rows(captchas[:8]) + "\nc99,zzzz\nc98,yyyy")
+    (tmp_path / "set" / "test" / "labels.csv").write_text(rows(captchas[8:16]))
+    text, image = captchas[16]
+    (tmp_path / "set" / "test" / "extra.png").write_bytes(png(image))
+    (tmp_path / "set" / "test" / "extra.txt").write_text(text)  # a sidecar still labels its image
+    dataset = load_path(tmp_path / "set")
+    assert sorted(dataset.texts) == sorted(t for t, _ in captchas[:17]) and not dataset.skipped
+
+
+def test_a_csv_that_is_not_about_the_text_does_not_label_the_captchas(tmp_path, captchas):
+    write_set(tmp_path / "set", captchas)
+    (tmp_path / "set" / "sources.csv").write_text("\n".join(f"{t}.png,kaggle" for t, _ in captchas))
+    (tmp_path / "set" / "split.csv").write_text("\n".join(f"{t}.png,{'train' if i % 4 else 'test'}"
+                                                            for i, (t, _) in enumerate(captchas)))
+    dataset = load_path(tmp_path / "set")
+    assert sorted(dataset.texts) == sorted(t for t, _ in captchas)
+    assert sorted(name for name, _ in dataset.skipped) == ["sources.csv", "split.csv"]
+
+
+def test_dark_text_on_an_opaque_label_over_a_transparent_canvas_stays_on_white(tmp_path, captchas):
+    text, image = captchas[0]
+    h, w = image.shape
+    rgba = np.zeros((h * 2, w * 2, 4), np.uint8)  # the canvas: see-through, three quarters of it
+    rgba[:h, :w, :3] = image[..., None]
+    rgba[:h, :w, 3] = 255  # the captcha itself: an opaque white label with dark text
+    (tmp_path / "label.png").write_bytes(png(rgba))
+    [(_, gray)], _ = collect_images([str(tmp_path / "label.png")])
+    assert np.array_equal(gray[:h, :w], image) and (gray[h:, :] == 255).all()
+
+
+def test_captchas_no_letter_model_can_use_can_still_train_the_sequence_model():
+    from captcha_core.data import from_captchas
+
+    touching = generate_captchas(120, difficulty="lined", length=5, seed=2)
+    blank = from_captchas([(text, np.full((50, 200), 255, np.uint8)) for text, _ in touching])
+    with pytest.raises(DatasetError, match="labels match"):
+        check_trainable(blank)  # nothing to cut, so no letters for the cnn or the forest
+    check_trainable(blank, "sequence")  # the sequence model reads whole captchas and needs none

@@ -265,6 +265,8 @@ def test_a_folder_that_fails_after_the_user_left_the_page_gives_the_earlier_data
     (0.995, 0, "99.5%"),  # 398 of 400 cut: not "100%" beside the 2 that failed
     (0.004, 0, "0.4%"),
     (0.00001, 0, "0.001%"),  # one place more at most three times
+    (1 / 300_000, 0, "<0.001%"),  # beyond that, it says how close it is
+    (1 - 1 / 300_000, 2, ">99.999%"),
     (1.0, 0, "100%"),
     (0.0, 0, "0%"),
     (0.4625, 2, "46.25%"),
@@ -316,4 +318,29 @@ def test_folder_roots_follow_the_address_and_the_variable(tmp_path, monkeypatch)
     roots = folder_roots("127.0.0.1")
     assert roots == [tmp_path / "inside", Path("/srv/captchas").resolve()]
     assert folder_allowed(str(tmp_path / "inside"), roots) and folder_allowed("/srv/captchas/a/b", roots)
+    assert not folder_allowed("/srv/captchas/a\0b", roots)  # a NUL byte is refused, not an error
     assert not folder_allowed(str(tmp_path / "inside" / "link"), roots) and not folder_allowed("/srv/captchas2", roots)
+
+
+def test_a_second_folder_tried_while_the_first_loads_still_falls_back_to_the_data_before_both(data_page, tmp_path, monkeypatch):
+    import streamlit as st
+
+    from lab_ui import cache
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "abcd.png").write_text("not an image")
+    loaded_folder = cache.folder_dataset
+    at = data_page
+    before = dict(at.session_state["dataset_spec"])
+    at.button_group(key="data_source").set_value("folder").run()
+    monkeypatch.setattr(cache, "folder_dataset", lambda path: st.stop())  # the first load is cut short
+    at.text_input(key="data_folder").set_value(str(first)).run()
+    at.button(key="load_folder").click().run()
+    at.text_input(key="data_folder").set_value(str(second)).run()  # still loading the first
+    monkeypatch.setattr(cache, "folder_dataset", loaded_folder)
+    at.button(key="load_folder").click().run()
+    assert "Could not use that folder" in at.error[0].value
+    assert at.session_state["dataset_spec"] == before  # not the first folder, which never loaded
+    assert any(m.value.startswith(":material/dataset: **Loaded:** built-in generator") for m in at.markdown)

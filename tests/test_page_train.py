@@ -122,7 +122,7 @@ def test_unusable_data_is_a_warning_and_the_train_button_waits(workspace):
     at = train_page({**TINY_SPEC, "count": 1})
     assert not at.exception
     [warning] = [w.value for w in at.warning]  # what the Data page says, before anyone presses Train
-    assert warning.startswith("This data cannot train a model yet: ") and "in only one captcha, so they cannot be both learnt and tested" in warning
+    assert warning.startswith("This data cannot train a model yet: ") and "only 1 captcha: too few to hold out validation and test captchas" in warning
     assert at.button(key="train_start").disabled
     assert not jobs.get_job().snapshot().active
 

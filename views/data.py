@@ -155,8 +155,12 @@ try:
     # Loaded before the line naming it, so that line never names new data above the old data's pictures.
     dataset = state.current_dataset()
 except (InputRejected, DatasetError, OSError) as exc:
-    st.error(f"The dataset could not be loaded: {exc}", icon=":material/error:")
-    st.stop()
+    if state.dataset_spec() == spec:
+        st.error(f"The dataset could not be loaded: {exc}", icon=":material/error:")
+        st.stop()
+    # A folder or zip on trial failed (a toast said why) and the earlier data is back: show that.
+    spec = state.dataset_spec()
+    dataset = state.current_dataset()
 st.markdown(f":material/dataset: **Loaded:** {state.describe_spec(spec)}")
 
 trainable = data_views.summary(dataset, state.training_config())

@@ -3,7 +3,7 @@ import streamlit as st
 
 from captcha_core.choice import AUTO, resolve_model
 from captcha_core.config import DEFAULT, NETWORK_FIELDS
-from captcha_core.data import DatasetError, check_trainable
+from captcha_core.data import DatasetError, check_enough_to_split, check_trainable
 from captcha_core.imageio import InputRejected
 from captcha_core.models import MODEL_KINDS
 from captcha_core.persistence import check_name, next_free_name
@@ -53,7 +53,10 @@ def auto_choice() -> dict | None:
 def data_problem() -> str | None:
     """Why the session's data cannot train, in the Data page's words, or None when it can."""
     try:
-        check_trainable(state.current_dataset())
+        dataset = state.current_dataset()
+        config = state.training_config()
+        check_enough_to_split(dataset, config)
+        check_trainable(dataset, job_views.chosen_model(dataset, config))
     except (InputRejected, DatasetError, OSError) as exc:
         return str(exc)
     return None
