@@ -330,7 +330,9 @@ def load_entries(
     if not images:
         what = ("it holds no files" if not files else "its one file is not an image" if len(files) == 1
                 else f"none of its {len(files):,} files is an image")
-        raise DatasetError(f"{source or 'the data'}: {what} (png, jpg, jpeg, bmp or gif)")
+        found = sorted({PurePosixPath(p).suffix.lower() for p, _ in files} - set(LIST_SUFFIXES) - {""})
+        other = f"; it holds {', '.join(found)} files, which would need converting" if found else ""
+        raise DatasetError(f"{source or 'the data'}: {what} (png, jpg, jpeg, bmp or gif){other}")
     image_paths = [p for p, _ in images]
     letters = is_letter_layout(image_paths)
     if letters:
