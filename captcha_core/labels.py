@@ -8,6 +8,7 @@ refused with a message that says how to label the images.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -75,7 +76,10 @@ def labels_from_names(paths: list[str]) -> dict[str, str]:
 
 def list_rows(data: bytes) -> list[list[str]]:
     """The rows of a label list, split by whichever delimiter gives most of them two fields or more."""
-    lines = [line for line in data.decode("utf-8-sig", "replace").splitlines() if line.strip()]
+    # Excel's "Unicode Text" is UTF-16 with a byte-order mark; everything else is taken as UTF-8.
+    utf16 = data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    text = data.decode("utf-16" if utf16 else "utf-8-sig", "replace")
+    lines = [line for line in text.splitlines() if line.strip()]
     best: list[list[str]] = []
     for delimiter in LIST_DELIMITERS:
         if delimiter is None:
@@ -106,10 +110,16 @@ def read_label_list(data: bytes, lookup: dict[str, str]) -> tuple[dict[str, str]
     """A label list's image -> text mapping, and how many rows it has."""
     rows = list_rows(data)
     mapping = {}
-    for name, text, *_ in rows:
-        image = lookup.get(name) or lookup.get(PurePosixPath(name).name)
-        if image is not None and text:
-            mapping[image] = text
+    for row in rows:
+        # The text is the field after the image's name (file,text and id,file,text), or before it if the name
+        # comes last (text,file).
+        for at, name in enumerate(row):
+            image = lookup.get(name) or lookup.get(PurePosixPath(name).name)
+            if image is not None:
+                text = row[at + 1] if at + 1 < len(row) else row[at - 1]
+                if text:
+                    mapping[image] = text
+                break
     return mapping, len(rows)
 
 

@@ -334,3 +334,22 @@ def test_captchas_no_letter_model_can_use_can_still_train_the_sequence_model():
     with pytest.raises(DatasetError, match="labels match"):
         check_trainable(blank)  # nothing to cut, so no letters for the cnn or the forest
     check_trainable(blank, "sequence")  # the sequence model reads whole captchas and needs none
+
+
+@pytest.mark.parametrize("row", [
+    lambda i, name, text: f"{i},{name},{text}",  # a numbered list
+    lambda i, name, text: f"{text},{name}",  # the text first
+])
+def test_a_label_list_finds_the_text_beside_the_image_name(tmp_path, captchas, row):
+    write_set(tmp_path / "set", captchas, lambda i, _: f"c{i:03d}.png")
+    (tmp_path / "set" / "labels.csv").write_text("\n".join(row(i, f"c{i:03d}.png", t) for i, (t, _) in enumerate(captchas)))
+    dataset = load_path(tmp_path / "set")
+    assert dict(zip(dataset.names, dataset.texts)) == {f"c{i:03d}.png": t for i, (t, _) in enumerate(captchas)}
+
+
+def test_a_label_list_saved_as_excels_unicode_text_is_read(tmp_path, captchas):
+    write_set(tmp_path / "set", captchas, lambda i, _: f"c{i:03d}.png")
+    rows = "\r\n".join(f"c{i:03d}.png\t{t}" for i, (t, _) in enumerate(captchas))
+    (tmp_path / "set" / "labels.txt").write_bytes(rows.encode("utf-16"))  # with its byte-order mark
+    dataset = load_path(tmp_path / "set")
+    assert dict(zip(dataset.names, dataset.texts)) == {f"c{i:03d}.png": t for i, (t, _) in enumerate(captchas)}
