@@ -72,7 +72,8 @@ def generator_controls(spec: dict) -> None:
 def zip_controls(spec: dict) -> None:
     """An upload; it becomes the session's dataset as its load starts, and the earlier data comes back if it fails."""
     upload = st.file_uploader(
-        "A .zip of labelled captchas (abcd.png, abcd_2.png, ...) or of letter folders (a/1.png, b/7.png, ...)",
+        "A .zip of labelled captchas (abcd.png, abcd_2.png, ... or any names with a labels.csv of file,text rows) "
+        "or of letter folders (a/1.png, b/7.png, ...)",
         type=["zip"], key="data_zip",
     )
     if upload is None:
