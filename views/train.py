@@ -43,7 +43,7 @@ SEQUENCE_BATCH_HELP = (
 
 def auto_choice() -> dict | None:
     """What auto will train on the session's data, and why; None when that data does not load or cannot be split
-    (Train then says why, when it is pressed)."""
+    (data_problem says why, above the Train button)."""
     try:
         return resolve_model(state.current_dataset(), state.training_config().with_(model=AUTO))[1]
     except (ValueError, OSError):  # DatasetError and InputRejected are ValueErrors, as is scikit-learn's split
