@@ -201,6 +201,8 @@ def describe_dataset(dataset) -> None:
         say(f"{plural(len(dataset.texts), 'captcha')}, {plural(len(dataset.letters), 'letter')}, "
             f"{plural(len(dataset.letters.class_counts()), 'class')}; segmentation cut {dataset.segmentation_yield:.1%} "
             f"into as many letters as their labels have, {dataset.clean_cut_share:.1%} cleanly (no forced cut)")
+        if dataset.labels_from:
+            say(f"labels from {dataset.labels_from}")
     else:
         say(f"{plural(len(dataset.letters), 'letter')}, {plural(len(dataset.letters.class_counts()), 'class')}")
 

@@ -58,6 +58,8 @@ class Dataset:
     source: str = ""
     # The built-in generator's arguments when it made this set, so a model trained on it can make it again.
     generator: dict | None = None
+    # Where the captchas' texts came from ("file names", "labels.csv", ...), so a user can check it was read right.
+    labels_from: str = ""
 
     @property
     def is_captchas(self) -> bool:
@@ -275,19 +277,21 @@ def is_letter_layout(image_paths: list[str]) -> bool:
 def captcha_texts(
     files: list[tuple[str, bytes]], image_paths: list[str], skipped: list[tuple[str, str]], source: str
 ) -> tuple[dict[str, str], list[str]]:
-    """Each captcha's text, and the label lists used. An image gets its text from a label list, else from its
+    """Each captcha's text, and where the texts came from (the label lists used first, by path). An image gets
+    its text from a label list, else from its
     sidecar `<stem>.txt`, else from its file name, unless lists label the set (then it is skipped as not listed).
     Images with an empty label are skipped too. File names that only count the images raise DatasetError."""
     sidecars = {str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")}
     lists, listed = find_label_lists(files, image_paths)
     from_names = labels_from_names(image_paths)
-    texts, named = {}, []
+    texts, named, by_sidecar = {}, [], 0
     for path in image_paths:
         stem = str(PurePosixPath(path).with_suffix(""))
         if path in listed:
             text = listed[path]
         elif stem in sidecars:
             text = sidecars[stem].decode("utf-8", "replace").strip()
+            by_sidecar += 1
         elif lists:
             skipped.append((path, f"not listed in {' or '.join(lists)}"))
             continue
@@ -302,7 +306,17 @@ def captcha_texts(
     problem = counter_problem([from_names[p] for p in named], named, source) if named else None
     if problem:
         raise DatasetError(problem)
-    return texts, lists
+    return texts, label_sources(lists, by_sidecar, len(named))
+
+
+def label_sources(lists: list[str], by_sidecar: int, by_name: int) -> list[str]:
+    """Where the texts came from, in words: the label lists by name, then sidecars and file names with counts."""
+    sources = list(lists)
+    if by_sidecar:
+        sources.append(f"{by_sidecar:,} sidecar .txt file{'' if by_sidecar == 1 else 's'}")
+    if by_name:
+        sources.append("file names" if not sources else f"the file names of {by_name:,}")
+    return sources
 
 
 def unused_text_files(files: list[tuple[str, bytes]], image_paths: list[str], lists: list[str]) -> list[tuple[str, str]]:
@@ -344,8 +358,8 @@ def load_entries(
             )
         labels = {p: PurePosixPath(p).parent.name for p in image_paths}
     else:
-        labels, lists = captcha_texts(files, image_paths, skipped, source)
-        skipped.extend(unused_text_files(files, image_paths, lists))
+        labels, sources = captcha_texts(files, image_paths, skipped, source)
+        skipped.extend(unused_text_files(files, image_paths, sources))
     decoded, names = [], []
     for p, data in reporting(images, DECODING, report):
         if p not in labels:
@@ -360,7 +374,9 @@ def load_entries(
     if not decoded:
         raise DatasetError(nothing_read(source, image_paths, skipped))
     builder = from_letters if letters else from_captchas
-    return builder(decoded, names=names, config=config, skipped=skipped, source=source, report=report)
+    dataset = builder(decoded, names=names, config=config, skipped=skipped, source=source, report=report)
+    dataset.labels_from = "folder names" if letters else ", ".join(sources)
+    return dataset
 
 
 # Reasons a refusal of data with no usable image spells out; the rest are counted.

@@ -30,6 +30,7 @@ def test_captcha_folder_labelled_by_stem_and_sidecar(tmp_path, captchas):
     dataset = load_path(tmp_path)
     assert dataset.is_captchas
     assert sorted(dataset.texts) == sorted(t for t, _ in captchas[:11])
+    assert dataset.labels_from == "1 sidecar .txt file, the file names of 10"
     assert dataset.segmentation_yield > 0.9
     assert dataset.lengths == [4]
 
@@ -303,6 +304,7 @@ def test_label_lists_in_each_folder_a_fuller_list_and_sidecars_all_count(tmp_pat
     (tmp_path / "set" / "test" / "extra.txt").write_text(text)  # a sidecar still labels its image
     dataset = load_path(tmp_path / "set")
     assert sorted(dataset.texts) == sorted(t for t, _ in captchas[:17]) and not dataset.skipped
+    assert dataset.labels_from == "test/labels.csv, train/labels.csv, 1 sidecar .txt file"
 
 
 def test_a_csv_that_is_not_about_the_text_does_not_label_the_captchas(tmp_path, captchas):

@@ -303,6 +303,7 @@ def test_a_server_open_to_the_network_reads_folders_only_where_the_teacher_allow
     at.text_input(key="data_folder").set_value(str(allowed)).run()
     at.button(key="load_folder").click().run()
     assert not at.error and metric(at, "Captchas") == "16"
+    assert "Texts read from file names." in [c.value for c in at.caption]  # so a user can check how they were read
 
 
 def test_folder_roots_follow_the_address_and_the_variable(tmp_path, monkeypatch):

@@ -163,6 +163,8 @@ except (InputRejected, DatasetError, OSError) as exc:
     spec = state.dataset_spec()
     dataset = state.current_dataset()
 st.markdown(f":material/dataset: **Loaded:** {state.describe_spec(spec)}")
+if dataset.labels_from:
+    st.caption(f"Texts read from {dataset.labels_from}.")
 
 trainable = data_views.summary(dataset, state.training_config())
 data_views.skipped_report(dataset)
