@@ -276,11 +276,11 @@ def is_letter_layout(image_paths: list[str]) -> bool:
 
 def captcha_texts(
     files: list[tuple[str, bytes]], image_paths: list[str], skipped: list[tuple[str, str]], source: str
-) -> tuple[dict[str, str], list[str]]:
-    """Each captcha's text, and where the texts came from (the label lists used first, by path). An image gets
-    its text from a label list, else from its
-    sidecar `<stem>.txt`, else from its file name, unless lists label the set (then it is skipped as not listed).
-    Images with an empty label are skipped too. File names that only count the images raise DatasetError."""
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """Each captcha's text, the label lists used, and where the texts came from in words. An image gets its text
+    from a label list, else from its sidecar `<stem>.txt`, else from its file name, unless lists label the set
+    (then it is skipped as not listed). Images with an empty label are skipped too. File names that only count
+    the images raise DatasetError."""
     sidecars = {str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")}
     lists, listed = find_label_lists(files, image_paths)
     from_names = labels_from_names(image_paths)
@@ -306,7 +306,7 @@ def captcha_texts(
     problem = counter_problem([from_names[p] for p in named], named, source) if named else None
     if problem:
         raise DatasetError(problem)
-    return texts, label_sources(lists, by_sidecar, len(named))
+    return texts, lists, label_sources(lists, by_sidecar, len(named))
 
 
 def label_sources(lists: list[str], by_sidecar: int, by_name: int) -> list[str]:
@@ -358,8 +358,8 @@ def load_entries(
             )
         labels = {p: PurePosixPath(p).parent.name for p in image_paths}
     else:
-        labels, sources = captcha_texts(files, image_paths, skipped, source)
-        skipped.extend(unused_text_files(files, image_paths, sources))
+        labels, lists, sources = captcha_texts(files, image_paths, skipped, source)
+        skipped.extend(unused_text_files(files, image_paths, lists))
     decoded, names = [], []
     for p, data in reporting(images, DECODING, report):
         if p not in labels:
