@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 
 from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
-from .data import DatasetError, collect_images, generate_dataset, load_path, reject_line
+from .data import DatasetError, collect_images, generate_dataset, load_path, plural, reject_line
 from .generator import DIFFICULTIES, alphabet_problem, describe_levels, generate_captchas
 from .imageio import InputRejected
 from .choice import AUTO
@@ -189,11 +189,6 @@ def cmd_train(args) -> int:
                "model_kind": result.config.model, "model_choice": result.choice}
     emit(summary, args.json, human_report)
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 captcha', '2 captchas', '1 class', '19 classes'."""
-    return f"{count:,} {noun}{'' if count == 1 else 'es' if noun.endswith('s') else 's'}"
 
 
 def describe_dataset(dataset) -> None:

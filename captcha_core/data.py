@@ -313,7 +313,7 @@ def label_sources(lists: list[str], by_sidecar: int, by_name: int) -> list[str]:
     """Where the texts came from, in words: the label lists by name, then sidecars and file names with counts."""
     sources = list(lists)
     if by_sidecar:
-        sources.append(f"{by_sidecar:,} sidecar .txt file{'' if by_sidecar == 1 else 's'}")
+        sources.append(plural(by_sidecar, "sidecar .txt file"))
     if by_name:
         sources.append("file names" if not sources else f"the file names of {by_name:,}")
     return sources
@@ -395,6 +395,11 @@ def nothing_read(source: str, image_names: list[str], skipped: list[tuple[str, s
     return f"{source or 'the data'}: {what} ({named}{more})"
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 captcha', '1,991 captchas', '1 class', '19 classes'."""
+    return f"{count:,} {noun}{'' if count == 1 else 'es' if noun.endswith('s') else 's'}"
+
+
 def reject_line(name: str, why: str) -> str:
     """'name: why', naming the file once even when the reason already starts with it."""
     return why if why.startswith(name) else f"{name}: {why}"
@@ -443,7 +448,7 @@ def check_enough_to_split(dataset: Dataset, config: Config = DEFAULT) -> None:
     """Raise DatasetError when there are too few captchas for each held-out share to get one."""
     n = len(dataset.texts)
     if dataset.is_captchas and n * min(config.test_size, config.val_size * (1 - config.test_size)) < 1:
-        raise DatasetError(f"only {n:,} captcha{'' if n == 1 else 's'}: too few to hold out validation and test captchas")
+        raise DatasetError(f"only {plural(n, 'captcha')}: too few to hold out validation and test captchas")
 
 
 # Characters a refusal names with the captcha that holds each; the rest are counted.

@@ -38,7 +38,11 @@ COUNTER_MIN_FILL = 0.9
 
 def stem_label(stem: str) -> str:
     """A captcha's label from its file stem: up to the first underscore, without a download copy's ' (3)'."""
-    return DOWNLOAD_COPY.sub("", stem).split("_", 1)[0]
+    return without_copy_suffix(stem).split("_", 1)[0]
+
+
+def without_copy_suffix(stem: str) -> str:
+    return DOWNLOAD_COPY.sub("", stem)
 
 
 def folder_of(path: str) -> str:
@@ -62,13 +66,9 @@ def counted_in_most_folders(paths: list[str], values: list[str]) -> bool:
     return counted * 2 > len(values)
 
 
-def clean_stem(path: str) -> str:
-    return DOWNLOAD_COPY.sub("", PurePosixPath(path).stem)
-
-
 def labels_from_names(paths: list[str]) -> dict[str, str]:
     """Each image's label from its file name; a counter in front of the text (`0001_2b827.png`) is skipped."""
-    fields = [clean_stem(p).split("_") for p in paths]
+    fields = [without_copy_suffix(PurePosixPath(p).stem).split("_") for p in paths]
     if paths and all(len(f) > 1 and f[1] for f in fields) and counted_in_most_folders(paths, [f[0] for f in fields]):
         return {p: f[1] for p, f in zip(paths, fields)}
     return {p: f[0] for p, f in zip(paths, fields)}

@@ -7,13 +7,13 @@ import streamlit as st
 
 from captcha_core.choice import training_yield
 from captcha_core.config import DEFAULT, Config
-from captcha_core.data import Dataset, DatasetError, check_trainable
+from captcha_core.data import Dataset, DatasetError, check_trainable, plural
 from captcha_core.preview import (
     class_samples, draw_boxes, failed_captchas, pad_to_size, tile, training_balance,
 )
 
 from . import graphs
-from .model_views import MISSING, percent, plural
+from .model_views import MISSING, percent
 
 # Picture sizes: enough letters to see the variety of a class, captchas shown large enough to judge the boxes.
 GALLERY_PER_CLASS = 5
@@ -152,7 +152,7 @@ def letter_gallery(dataset: Dataset) -> None:
     strips = gallery(dataset.fingerprint(), dataset)
     columns = st.columns(GALLERY_COLUMNS)
     for i, (label, count, strip) in enumerate(strips):
-        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {count:,} letter{'' if count == 1 else 's'}", width="stretch")
+        columns[i % GALLERY_COLUMNS].image(strip, caption=f"{label} · {plural(count, 'letter')}", width="stretch")
 
 
 def segmentation_preview(dataset: Dataset) -> None:

@@ -6,6 +6,7 @@ import html
 import numpy as np
 import streamlit as st
 
+from captcha_core.data import plural  # noqa: F401  (the pages' views.plural)
 from captcha_core.imageio import InputRejected
 from captcha_core.persistence import ModelDamaged
 from captcha_core.preview import enlarge
@@ -123,11 +124,6 @@ def percent(value, decimals: int = 1) -> str:
 
 # Places percent() may add to keep a share off 0% and 100%: 0.001% of 100,000 letters is one.
 MAX_DECIMALS = 3
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 letter', '3 letters', '1,991 captchas'."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def count(value) -> str:
