@@ -50,20 +50,20 @@ def auto_choice() -> dict | None:
         return None
 
 
-def data_problem() -> str | None:
-    """Why the session's data cannot train, in the Data page's words, or None when it can."""
+def data_problem(kind: str) -> str | None:
+    """Why the session's data cannot train the `kind` of model, in the Data page's words, or None when it can."""
     try:
         dataset = state.current_dataset()
-        config = state.training_config()
-        check_enough_to_split(dataset, config)
-        check_trainable(dataset, job_views.chosen_model(dataset, config))
+        check_enough_to_split(dataset, state.training_config())
+        check_trainable(dataset, kind)
     except (InputRejected, DatasetError, OSError) as exc:
         return str(exc)
     return None
 
 
-def settings_form() -> None:
-    """Hyperparameter inputs; every change is written to the session's training options."""
+def settings_form() -> str:
+    """Hyperparameter inputs, every change written to the session's training options; returns the kind of model
+    that will train (auto's pick, when the data lets it choose)."""
     options = state.training_options()
     model = st.segmented_control(
         "Model", MODEL_CHOICES, default=options["model"], required=True, key="train_model", help=MODEL_HELP
@@ -73,11 +73,12 @@ def settings_form() -> None:
         st.markdown(AUTO_TEXT)
     if choice:
         st.markdown(f"On the loaded data, auto will train the **{choice['chosen']}** model: {choice['reason']}.")
+    kind = choice["chosen"] if choice else model
     # Under auto, the picked model's own settings, so its epochs can be lowered without leaving auto.
-    network_fields(choice["chosen"] if choice else model)
+    network_fields(kind)
     row2 = st.columns(4)
     # The sequence model reads whole captchas; letters are only balanced for the letter models.
-    whole = (choice["chosen"] if choice else model) == "sequence"
+    whole = kind == "sequence"
     strategy = row2[0].selectbox(
         "Resampling", STRATEGIES, index=STRATEGIES.index(options["resample"]), key="train_resample", disabled=whole,
         format_func=str.capitalize,  # as the Data page names them
@@ -92,6 +93,7 @@ def settings_form() -> None:
     state.update_training_options(
         model=model, resample=strategy, per_class=None if target is None else int(target), seed=int(seed), name=name,
     )
+    return kind
 
 
 def network_fields(model: str) -> None:
@@ -143,9 +145,9 @@ busy = jobs.get_job().snapshot().active
 settings_area = (st.expander(":material/tune: Settings for the next training", expanded=False) if busy
                  else st.container(border=True))
 with settings_area:
-    settings_form()
+    kind = settings_form()
     name_ok = name_note(state.training_options()["name"])
-    problem = data_problem()
+    problem = data_problem(kind)
     if problem:
         st.warning(f"This data cannot train a model yet: {problem}", icon=":material/warning:")
     clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
