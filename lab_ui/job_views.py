@@ -253,15 +253,16 @@ def registry_frame(entries) -> pd.DataFrame:
                 "kind": meta.get("model_kind", "?"),
                 "letter acc": metrics.get("letter_accuracy"),
                 "captcha acc": metrics.get("captcha_accuracy"),
-                # Epochs actually run: the sequence model stops early, and its limit is not the CNN's. Text, so a
-                # forest (no epochs) shows the app's dash: the grid draws a missing number as "None".
-                "epochs": str(len(meta.get("history", {}).get("loss", [])) or MISSING),
+                # Epochs actually run: the sequence model stops early, and its limit is not the CNN's. A forest has
+                # none, which the table's placeholder shows as the app's dash while the column still sorts as numbers.
+                "epochs": len(meta.get("history", {}).get("loss", [])) or None,
                 "data": meta.get("data", {}).get("source", ""),
                 "created": meta.get("created", "")[: len("YYYY-MM-DDTHH:MM")].replace("T", " "),
             }
         )
     # The long data description last, where running past the table's edge hides only its own end.
-    return pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "created", "data"])
+    frame = pd.DataFrame(rows, columns=["name", "kind", "letter acc", "captcha acc", "epochs", "created", "data"])
+    return frame.astype({"epochs": "Int64"})
 
 
 def accuracy_column(name: str, width: str | None = None):
@@ -275,7 +276,7 @@ KIND_PIXELS, EPOCHS_PIXELS = 84, 64
 REGISTRY_COLUMNS = {
     **{column: accuracy_column(column) for column in ACCURACIES},
     "kind": st.column_config.TextColumn("kind", width=KIND_PIXELS),
-    "epochs": st.column_config.TextColumn("epochs", width=EPOCHS_PIXELS),
+    "epochs": st.column_config.NumberColumn("epochs", width=EPOCHS_PIXELS, format="%d"),
     "data": st.column_config.TextColumn("data", width="large"),
 }
 
@@ -296,7 +297,7 @@ def registry_table(key: str, compact: bool = False, empty: str = NO_MODELS) -> l
         return entries
     frame = registry_frame(entries)
     st.dataframe(
-        frame[COMPACT_COLUMNS] if compact else frame, hide_index=True,
+        frame[COMPACT_COLUMNS] if compact else frame, hide_index=True, placeholder=MISSING,
         column_config=COMPACT_CONFIG if compact else REGISTRY_COLUMNS, key=key,
     )
     return entries

@@ -259,16 +259,32 @@ def test_a_session_that_watched_a_training_sees_its_outcome_though_it_did_not_st
     assert not [e for e in train_page().error if "stopped by the test" in e.value]  # a tab opened afterwards
 
 
-def test_the_registry_shows_a_dash_for_a_forests_epochs():
+def test_the_registry_sorts_epochs_as_numbers_and_shows_a_dash_for_a_forests():
     from types import SimpleNamespace
 
+    import pandas as pd
+
     from lab_ui.job_views import registry_frame
-    from lab_ui.model_views import MISSING
 
     forest = SimpleNamespace(name="f", metadata={"model_kind": "forest", "metrics": {"letter_accuracy": 0.9}})
-    cnn = SimpleNamespace(name="c", metadata={"model_kind": "cnn", "history": {"loss": [1.0, 0.5, 0.2]}})
-    frame = registry_frame([forest, cnn])
-    assert frame["epochs"].tolist() == [MISSING, "3"]
+    cnn = SimpleNamespace(name="c", metadata={"model_kind": "cnn", "history": {"loss": [1.0] * 12}})
+    short = SimpleNamespace(name="s", metadata={"model_kind": "cnn", "history": {"loss": [1.0] * 3}})
+    frame = registry_frame([forest, cnn, short])
+    assert pd.isna(frame["epochs"][0])
+    assert frame["epochs"].sort_values().tolist()[:2] == [3, 12]  # as text, "12" came before "3"
+
+
+def test_the_registry_table_draws_missing_numbers_as_the_apps_dash(workspace, tmp_path_factory):
+    import shutil
+
+    from ui_support import tiny_model_folder
+
+    from lab_ui.model_views import MISSING
+
+    folder = tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"))
+    shutil.copytree(folder, workspace / "models" / "tiny")
+    at = train_page()
+    assert at.dataframe and all(table.proto.placeholder == MISSING for table in at.dataframe)
 
 
 def test_the_download_box_offers_a_model_that_replaced_one_of_the_same_name(workspace, tmp_path_factory):
