@@ -77,13 +77,27 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+# The generator's settings. They made built-in data, which records them in data.generator; a folder's captchas
+# owe them nothing, so a model trained on one does not carry defaults that played no part.
+GENERATOR_SETTINGS = ("captcha_length", "alphabet", "difficulty", "generate_count")
+
+
+def training_settings(config: Config, dataset) -> dict:
+    """The config as it shaped this training run: without the generator's settings unless it made the data."""
+    settings = config.to_dict()
+    if dataset.generator is None:
+        for key in GENERATOR_SETTINGS:
+            settings.pop(key, None)
+    return settings
+
+
 def build_metadata(result, dataset, config: Config) -> dict:
     """Everything worth knowing about a training run, as JSON-able data."""
     return {
         "model_kind": config.model,
         "model_choice": getattr(result, "choice", None),
         "protocol": result.protocol,
-        "config": config.to_dict(),
+        "config": training_settings(config, dataset),
         "seed": config.seed,
         "data": {
             "source": dataset.source,

@@ -26,6 +26,20 @@ def test_model_folder_travels_with_labels_and_metadata(tiny_model_dir, tiny_trai
     assert json.loads((tiny_model_dir / "labels.json").read_text()) == list(tiny_training.classifier.classes_)
 
 
+def test_metadata_keeps_the_generators_settings_only_for_data_it_made(easy_dataset, tiny_training, tiny_config):
+    from dataclasses import replace
+
+    from captcha_core.persistence import GENERATOR_SETTINGS, build_metadata
+    from captcha_core.review import config_from_dict
+
+    made = build_metadata(tiny_training, easy_dataset, tiny_config)["config"]
+    assert all(key in made for key in GENERATOR_SETTINGS) and made["alphabet"] == tiny_config.alphabet
+    folder = replace(easy_dataset, generator=None, source="folder captchas/")
+    from_folder = build_metadata(tiny_training, folder, tiny_config)["config"]
+    assert not any(key in from_folder for key in GENERATOR_SETTINGS)
+    assert from_folder["epochs"] == tiny_config.epochs and config_from_dict(from_folder).seed == tiny_config.seed
+
+
 def test_loaded_model_predicts_like_the_trained_one(tiny_model_dir, tiny_training, easy_dataset):
     loaded = load_model(tiny_model_dir)
     images = easy_dataset.letters.images[:16]
