@@ -90,6 +90,7 @@ def config_from_args(args) -> Config:
         test_size=args.test_size,
         difficulty=args.difficulty,
         generate_count=args.count,
+        time_limit_minutes=args.time_limit,
     )
 
 
@@ -237,8 +238,9 @@ def human_report(summary: dict) -> str:
         lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas, "
                      f"read as `solve` reads them{per_character}"
                      + (f" ({uncut} could not be segmented and count as wrong)" if uncut else ""))
-    if summary.get("hint"):
-        lines.append(f"note: {summary['hint']}")
+    for advice in ("note", "hint"):
+        if summary.get(advice):
+            lines.append(f"note: {summary[advice]}")
     if "protocol" in summary:
         lines.append(f"protocol: {summary['protocol']}; model saved to {summary['model']}")
     return "\n".join(lines)
@@ -367,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=fraction, help=f"share of the captchas (or letters) held out for the test (default: {DEFAULT.test_size})")
     p.add_argument("--difficulty", choices=DIFFICULTIES, help=f"built-in data only (default: {DEFAULT.difficulty})")
     p.add_argument("--count", type=positive, help=f"built-in data only: captchas to generate (default: {DEFAULT.generate_count})")
+    p.add_argument("--time-limit", type=minutes, metavar="MINUTES",
+                   help="stop the network's training after this many minutes and keep the model it has (default: none)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     p.add_argument("--leaky-seed-protocol", action="store_true", help="teaching only: resample before the split, as the seed did")
     p.add_argument("--json", action="store_true", help=json_help)
@@ -406,6 +410,13 @@ def alphabet(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(problem)
     return text
+
+
+def minutes(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
 
 
 def fraction(text: str) -> float:

@@ -206,6 +206,10 @@ class Config:
     # its height (2 pixels at 48 rows). On 12,000 hard captchas, one model read 95.1% of 1,000 fresh captchas
     # whole from one look and 95.5% from five, and the held-out test went from 95.0% to 95.8%. 0 reads once.
     sequence_read_shift: float = 0.04
+    # Minutes of fitting after which the networks stop and keep what they have learnt (the sequence model's best
+    # epoch when it stops early on validation loss), so a lesson can budget its time; None: epochs alone bound it.
+    # Checked between graph calls (about a second each), and an epoch is not begun that would likely overrun it.
+    time_limit_minutes: float | None = None
     # How many top labels predict() reports.
     top_k: int = 5
     # Letters per inference call: all crops of a batch go in one request, run in chunks of this many so a

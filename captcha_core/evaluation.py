@@ -37,6 +37,7 @@ class Report:
     # Whole captchas are read as `solve` reads them (forced cuts checked by the model), so captcha_accuracy
     # is what a user gets; this is the per-character share of those readings, position by position.
     solved_character_accuracy: float | None = None
+    note: str = ""  # how training ended when the user should know it (the time limit stopped it)
 
     def to_dict(self) -> dict:
         """Plain JSON-able data, without images."""
@@ -50,6 +51,7 @@ class Report:
             "confusion_matrix": {"labels": self.labels, "matrix": self.confusion.tolist()},
             "per_class": self.per_class,
             "n_mistakes": len(self.mistakes),
+            "note": self.note,
         }
 
 

@@ -474,7 +474,7 @@ def check_sequence_trainable(dataset: Dataset, config: Config = DEFAULT) -> None
 
 def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: threading.Event | None = None, choice: dict | None = None):
     """Split captchas, fit the sequence model with progress and cancel, evaluate on the test captchas."""
-    from .training import Progress, TrainingCancelled, TrainResult, make_keras_callback
+    from .training import Progress, TrainingCancelled, TrainResult, make_keras_callback, time_limit_note, time_limit_seconds
 
     check_sequence_trainable(dataset, config)
     report_phase = progress or (lambda p: None)
@@ -488,7 +488,7 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
 
     pick = lambda rows, seq: [seq[i] for i in rows]  # noqa: E731
     steps = training_steps(len(split.train), config)
-    callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel)
+    callback = make_keras_callback(config.sequence_epochs, steps, progress, cancel, time_limit_seconds(config))
     classifier = SequenceClassifier(config)
     start = time.perf_counter()
     classifier.fit(
@@ -507,7 +507,10 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     report_phase(Progress(phase="evaluating", epochs=epochs, history=classifier.history_))
     start = time.perf_counter()
     report = evaluate_sequence(classifier, dataset, split.test)
-    report.hint = stall_hint(classifier.history_, config.sequence_epochs, classifier.schedule_done_)
+    if callback.timed_out:
+        report.note = time_limit_note(config, len(classifier.history_.get("loss", [])), epochs)
+    else:  # a model stopped by the clock was cut off on purpose: "train longer" is already said
+        report.hint = stall_hint(classifier.history_, config.sequence_epochs, classifier.schedule_done_)
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=epochs, history=classifier.history_))
     return TrainResult(

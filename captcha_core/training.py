@@ -10,7 +10,7 @@ import numpy as np
 
 from .choice import AUTO, resolve_model
 from .config import DEFAULT, Config
-from .data import Dataset, check_enough_to_split, check_trainable
+from .data import Dataset, check_enough_to_split, check_trainable, plural
 from .evaluation import Report, evaluate
 from .models import make_classifier, steps_per_epoch
 from .resample import Resampled, resample
@@ -67,8 +67,13 @@ class TrainResult:
     choice: dict | None = None  # how `--model auto` decided (chosen, yield, threshold, reason); None when the user chose
 
 
-def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, cancel: threading.Event | None):
-    """A Keras callback that reports progress every batch and stops training when `cancel` is set."""
+def make_keras_callback(
+    epochs: int, steps: int, hook: ProgressHook | None, cancel: threading.Event | None, time_limit: float | None = None
+):
+    """A Keras callback that reports progress every batch and stops training when `cancel` is set.
+
+    time_limit: seconds of fitting after which training stops and keeps its model; `timed_out` then says so.
+    """
     from .models import configure_tensorflow
 
     configure_tensorflow()
@@ -78,10 +83,13 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
         def on_train_begin(self, logs=None):
             self.start = time.perf_counter()
             self.epoch = 0
+            self.epoch_start = self.start
             self.history: dict[str, list[float]] = {}
+            self.timed_out = False
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch + 1
+            self.epoch_start = time.perf_counter()
             # When one graph call runs the whole epoch, its first batch report comes at the end; until then
             # the page would still show the previous epoch as finished.
             self._report(0, {}, final=False)
@@ -89,7 +97,13 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
         def on_train_batch_end(self, batch, logs=None):
             if cancel is not None and cancel.is_set():
                 self.model.stop_training = True
+            elif time_limit is not None and time.perf_counter() - self.start >= time_limit:
+                self._time_out()
             self._report(batch + 1, logs or {}, final=False)
+
+        def _time_out(self):
+            self.timed_out = True
+            self.model.stop_training = True
 
         def on_test_begin(self, logs=None):
             # Fit scores the validation split after the last batch; without this the bar sits at the epoch's
@@ -99,6 +113,10 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
         def on_epoch_end(self, epoch, logs=None):
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, []).append(float(value))
+            now = time.perf_counter()
+            # Another epoch as long as this one would end past the limit: stop now rather than cut it off midway.
+            if time_limit is not None and self.epoch < epochs and now - self.start + (now - self.epoch_start) > time_limit:
+                self._time_out()
             self._report(steps, logs or {}, final=True)
 
         def _report(self, step, logs, final, phase="training"):
@@ -107,6 +125,8 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
             elapsed = time.perf_counter() - self.start
             done = (self.epoch - 1) * steps + step
             eta = elapsed / done * (epochs * steps - done) if done else None
+            if time_limit is not None:
+                eta = max(time_limit - elapsed, 0.0) if eta is None else min(eta, max(time_limit - elapsed, 0.0))
             hook(
                 Progress(
                     phase=phase,
@@ -125,6 +145,19 @@ def make_keras_callback(epochs: int, steps: int, hook: ProgressHook | None, canc
             )
 
     return ProgressCallback()
+
+
+def time_limit_seconds(config: Config) -> float | None:
+    """The config's time limit in seconds, or None when there is none."""
+    return None if config.time_limit_minutes is None else config.time_limit_minutes * 60
+
+
+def time_limit_note(config: Config, epochs_run: int, epochs: int) -> str:
+    """What a user should know when the time limit, not the epochs, ended training."""
+    return (
+        f"Training stopped at its time limit of {config.time_limit_minutes:g} min, after {plural(epochs_run, 'epoch')} "
+        f"of {epochs}; the scores are those of the model at that point. A longer limit may read more."
+    )
 
 
 def _num(value) -> float | None:
@@ -167,7 +200,7 @@ def train(
     steps = steps_per_epoch(len(train_rows), config.batch_size)
     callbacks, forest_hooks = [], {}
     if config.model == "cnn":
-        callbacks = [make_keras_callback(config.epochs, steps, progress, cancel)]
+        callbacks = [make_keras_callback(config.epochs, steps, progress, cancel, time_limit_seconds(config))]
     start = time.perf_counter()
     if config.model == "forest":
         forest_hooks = {"report": report_trees(progress, start), "cancel": cancel}
@@ -187,6 +220,8 @@ def train(
     report_phase(Progress(phase="evaluating", epochs=config.epochs, history=classifier.history_))
     start = time.perf_counter()
     report = evaluate(classifier, dataset, split.test, split.test_captchas)
+    if callbacks and callbacks[0].timed_out:
+        report.note = time_limit_note(config, len(classifier.history_.get("loss", [])), config.epochs)
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=config.epochs, history=classifier.history_))
     return TrainResult(

@@ -220,13 +220,20 @@ def render_done(snap: jobs.JobState) -> None:
     )
     if snap.choice:
         st.caption(f"auto chose {snap.model_kind}: {snap.choice}")
-    if (metrics.get("captcha_accuracy") or 0) > metrics.get("letter_accuracy", 1) and snap.model_kind != "sequence":
-        st.caption(CHECKED_CUTS_TEXT)
-    if metrics.get("hint"):
-        st.warning(metrics["hint"], icon=":material/warning:")
+    outcome_notes(metrics, snap.model_kind)
     with st.container(horizontal=True):
         st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
         st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
+
+
+def outcome_notes(metrics: dict, model_kind: str) -> None:
+    """What the scores alone do not say: why whole captchas beat letters, a time limit, advice after a stall."""
+    if (metrics.get("captcha_accuracy") or 0) > metrics.get("letter_accuracy", 1) and model_kind != "sequence":
+        st.caption(CHECKED_CUTS_TEXT)
+    if metrics.get("note"):
+        st.info(metrics["note"], icon=":material/timer:")
+    if metrics.get("hint"):
+        st.warning(metrics["hint"], icon=":material/warning:")
 
 
 # Students expect whole captchas to score below single letters; with checked cuts they can score above.

@@ -120,6 +120,7 @@ def training_options() -> dict:
             "resample": DEFAULT.resample,
             "per_class": DEFAULT.per_class,
             "seed": DEFAULT.seed,
+            "time_limit": DEFAULT.time_limit_minutes,
             "name": "model",
         },
     )
@@ -138,7 +139,8 @@ def update_network_options(kind: str, **settings) -> None:
 def training_config():
     """The pipeline Config these settings describe, on top of the defaults (a None target keeps the default)."""
     options = training_options()
-    config = DEFAULT.with_(**{key: options[key] for key in ("model", "resample", "per_class", "seed")})
+    config = DEFAULT.with_(**{key: options[key] for key in ("model", "resample", "per_class", "seed")},
+                           time_limit_minutes=options["time_limit"])
     for kind, settings in options["networks"].items():
         config = with_network_settings(config, kind, **settings)
     return config

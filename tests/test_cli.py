@@ -97,6 +97,17 @@ def test_bad_usage_exits_2():
     assert run("train").returncode == 2
     assert run("solve", "--model", "m").returncode == 2
     assert run("generate", "--out", "x", "--count", 0).returncode == 2
+    no_time = run("train", "--out", "x", "--time-limit", 0)
+    assert no_time.returncode == 2 and "--time-limit: must be more than 0" in no_time.stderr
+
+
+def test_train_stops_at_its_time_limit_and_says_so(captcha_folder, tmp_path):
+    result = run("train", "--data", captcha_folder, "--out", tmp_path / "m", "--model", "cnn", "--epochs", 4,
+                 "--time-limit", 0.00001)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[1] for line in result.stderr.splitlines() if line.startswith("epoch ")] == ["1/4"]
+    assert "note: Training stopped at its time limit of 1e-05 min, after 1 epoch of 4" in result.stdout
+    assert (tmp_path / "m" / "model.keras").exists()
 
 
 def test_bad_input_exits_1_without_traceback(tmp_path):

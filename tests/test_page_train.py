@@ -48,6 +48,8 @@ def test_each_model_keeps_its_own_settings_and_auto_trains_with_them(workspace):
     at.number_input(key="train_epochs_cnn").set_value(1).run()
     at.button_group(key="train_model").set_value("auto").run()
     assert at.number_input(key="train_epochs_cnn").value == 1
+    assert at.number_input(key="train_time_limit").value is None  # no limit unless asked
+    at.number_input(key="train_time_limit").set_value(5).run()
     at.text_input(key="train_name").set_value("picked").run()
     at.button(key="train_start").click().run()
     # Easy captchas cut cleanly: the page names the letter CNN as what auto trains, and why.
@@ -59,6 +61,7 @@ def test_each_model_keeps_its_own_settings_and_auto_trains_with_them(workspace):
     metadata = json.loads((workspace / "models" / "picked" / "metadata.json").read_text())
     assert metadata["model_kind"] == "cnn" and metadata["model_choice"]["chosen"] == "cnn"
     assert (metadata["config"]["epochs"], metadata["config"]["sequence_epochs"]) == (1, 7)
+    assert metadata["config"]["time_limit_minutes"] == 5
     assert len(metadata["history"]["loss"]) == 1
 
 
@@ -257,6 +260,18 @@ def test_a_session_that_watched_a_training_sees_its_outcome_though_it_did_not_st
     watcher.run()
     assert any("stopped by the test" in e.value for e in watcher.error)
     assert not [e for e in train_page().error if "stopped by the test" in e.value]  # a tab opened afterwards
+
+
+def test_a_training_ended_by_its_time_limit_says_so_as_a_fact_not_a_failure():
+    def page():
+        from lab_ui.job_views import outcome_notes
+
+        note = "Training stopped at its time limit of 2 min, after 3 epochs of 10."
+        outcome_notes({"letter_accuracy": 0.9, "captcha_accuracy": 0.7, "note": note}, "cnn")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception and not at.warning
+    assert [i.value for i in at.info] == ["Training stopped at its time limit of 2 min, after 3 epochs of 10."]
 
 
 def test_the_registry_sorts_epochs_as_numbers_and_shows_a_dash_for_a_forests():

@@ -330,6 +330,16 @@ def test_train_splits_whole_captchas_and_reports_them(small_training):
     assert reader.learning_rate_ == pytest.approx(SMALL.sequence_learning_rate * reader.batch_size_ / SMALL.sequence_batch_size)
 
 
+def test_the_time_limit_stops_the_sequence_model_with_a_note_instead_of_advice(small_training):
+    from captcha_core.training import train
+
+    dataset, _ = small_training
+    result = train(dataset, SMALL.with_(model="sequence", time_limit_minutes=1e-6))
+    assert len(result.history["loss"]) == 1 and result.classifier.kind == "sequence"
+    assert f"after 1 epoch of {SMALL.sequence_epochs}" in result.report.note
+    assert result.report.hint == ""  # the reader learnt nothing in one epoch, but the user chose to stop there
+
+
 def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(small_training, tmp_path):
     """The letter split would put some of the model's training captchas among the test ones."""
     from captcha_core import review

@@ -84,6 +84,20 @@ def test_progress_after_each_graph_call_of_several_batches(easy_dataset, tiny_co
     assert max(p.epoch for p in steps) == 1
 
 
+def test_the_time_limit_stops_training_and_keeps_the_model_with_a_note(easy_dataset, tiny_config):
+    # A limit far below one epoch: the first graph call overruns it, so training ends inside epoch 1.
+    result = train(easy_dataset, tiny_config.with_(epochs=5, time_limit_minutes=1e-6))
+    assert len(result.history["loss"]) == 1
+    assert result.report.letter_accuracy > 0 and result.report.n_letters > 0  # evaluated, not cancelled
+    assert "time limit of 1e-06 min, after 1 epoch of 5" in result.report.note
+    assert result.report.to_dict()["note"] == result.report.note
+
+
+def test_no_time_limit_no_note(tiny_training, tiny_config):
+    assert tiny_config.time_limit_minutes is None
+    assert len(tiny_training.history["loss"]) == tiny_config.epochs and tiny_training.report.note == ""
+
+
 def test_each_epoch_reports_its_validation_before_it_ends(easy_dataset, tiny_config):
     seen = []
     train(easy_dataset, tiny_config.with_(epochs=2), progress=seen.append)

@@ -16,6 +16,11 @@ EPOCH_RANGE = (1, 100)
 BATCH_SIZES = [16, 32, 64, 128, 256]
 LEARNING_RATE_RANGE = (1e-5, 1.0)
 LEARNING_RATE_STEP = 5e-4
+TIME_LIMIT_RANGE = (1, 600)  # minutes
+TIME_LIMIT_HELP = (
+    "Training stops after this many minutes and keeps the model it has, so a lesson can plan its time. "
+    "Empty: the epochs alone decide when it ends."
+)
 MODEL_CHOICES = (AUTO, *MODEL_KINDS)
 MODEL_HELP = (
     "auto: lets the data choose between cnn and sequence · cnn: the seed's convolutional network, one letter at "
@@ -118,6 +123,11 @@ def network_fields(model: str) -> None:
         format="%.4f", key=f"train_rate_{model}",
     )
     state.update_network_options(model, epochs=int(epochs), batch_size=int(batch), learning_rate=float(rate))
+    limit = cols[3].number_input(
+        "Time limit (min)", *TIME_LIMIT_RANGE, value=state.training_options()["time_limit"], placeholder="none",
+        key="train_time_limit", help=TIME_LIMIT_HELP,
+    )
+    state.update_training_options(time_limit=None if limit is None else int(limit))
 
 
 def name_note(name: str) -> bool:
