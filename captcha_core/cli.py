@@ -250,30 +250,52 @@ def human_report(summary: dict) -> str:
 
 
 def cmd_predict(args) -> int:
-    from .prediction import Predictor
+    from .prediction import Predictor, captcha_shape_note, letter_problem
 
     predictor = Predictor.from_folder(args.model)
     images, rejected = collect_images(args.images)
+    # A blank image would still get a top class, read as if the model saw a letter.
+    blank = [(name, letter_problem(im)) for name, im in images if letter_problem(im)]
+    images = [(name, im) for name, im in images if not letter_problem(im)]
     readings = predictor.read_letters([im for _, im in images], k=args.top)
-    rows = [{"file": name, "label": r.label, "confidence": r.confidence, "top": [[l, p] for l, p in r.top]}
-            for (name, _), r in zip(images, readings)]
-    return finish_batch(rows, rejected, args.json, letter_line)
+    rows = [{"file": name, "label": r.label, "confidence": r.confidence, "top": [[l, p] for l, p in r.top],
+             "note": shape_note(captcha_shape_note(im))}
+            for (name, im), r in zip(images, readings)]
+    return finish_batch(rows, rejected + blank, args.json, letter_line)
+
+
+def shape_note(note: str) -> str:
+    """The captcha-shape note with where to go instead, or ""."""
+    return f"{note}; `solve` cuts a captcha into letters first" if note else ""
 
 
 def letter_line(row: dict) -> str:
     """'a.png: a (97.0%), then e 2.1%, c 0.4%': the reading and the runners-up --top asked for."""
     runners_up = ", ".join(f"{label} {p:.1%}" for label, p in row["top"][1:])
-    return f"{row['file']}: {row['label']} ({row['confidence']:.1%})" + (f", then {runners_up}" if runners_up else "")
+    line = f"{row['file']}: {row['label']} ({row['confidence']:.1%})" + (f", then {runners_up}" if runners_up else "")
+    return with_note(line, row)
+
+
+def with_note(line: str, row: dict) -> str:
+    """The answer line, and the row's note after it when there is one."""
+    return f"{line}; note: {row['note']}" if row.get("note") else line
 
 
 def cmd_solve(args) -> int:
-    from .prediction import Predictor
+    from .prediction import NOTHING_READ, Predictor, cut_problem
 
     predictor = Predictor.from_folder(args.model)
     images, rejected = collect_images(args.images)
     readings = predictor.solve_many([im for _, im in images], length=args.length)
-    rows = [{"file": name, "text": r.text, "confidence": r.confidence} for (name, _), r in zip(images, readings)]
-    return finish_batch(rows, rejected, args.json, lambda r: f"{r['file']}: {r['text']} ({r['confidence']:.1%})")
+    expected = args.length or predictor.captcha_length
+    rows = []
+    for (name, _), r in zip(images, readings):
+        if not r.text:  # nothing to answer with: an empty line would look like a crash
+            rejected.append((name, NOTHING_READ if predictor.reads_whole else cut_problem(0, expected)))
+            continue
+        note = "" if r.segmented_ok else cut_problem(len(r.boxes), expected)
+        rows.append({"file": name, "text": r.text, "confidence": r.confidence, "note": note})
+    return finish_batch(rows, rejected, args.json, lambda r: with_note(f"{r['file']}: {r['text']} ({r['confidence']:.1%})", r))
 
 
 def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: bool, line) -> int:

@@ -210,6 +210,9 @@ class Config:
     # epoch when it stops early on validation loss), so a lesson can budget its time; None: epochs alone bound it.
     # Checked between graph calls (about a second each), and an epoch is not begun that would likely overrun it.
     time_limit_minutes: float | None = None
+    # An image at least this many times wider than tall is a row of letters, not one: the seed's letters are square.
+    # Reading one as a single letter gets a note that points to solving it as a captcha.
+    captcha_aspect: float = 2.0
     # How many top labels predict() reports.
     top_k: int = 5
     # Letters per inference call: all crops of a batch go in one request, run in chunks of this many so a

@@ -499,7 +499,8 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
             rejected.append((str(path), str(exc)))
             continue
         for name, data in entries:
-            if name.lower().endswith(LIST_SUFFIXES):  # labels beside the images, not something to read
+            # A label list beside the images is not something to read; one named on its own was meant as an image.
+            if name != str(path) and name.lower().endswith(LIST_SUFFIXES):
                 continue
             try:
                 decoded.append((name, decode_image(data, name, config.limits)))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -67,13 +68,15 @@ def library_versions() -> dict[str, str]:
     import sklearn
 
     versions = {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__, "scikit-learn": sklearn.__version__}
-    try:
-        import keras
-        import tensorflow as tf
-
-        versions.update(keras=keras.__version__, tensorflow=tf.__version__)
-    except ImportError:
-        pass
+    # From the installed packages' records: importing TensorFlow only to read its version would cost a forest's
+    # training seconds and print TensorFlow's start-up lines.
+    for name, distributions in (("keras", ("keras",)), ("tensorflow", ("tensorflow", "tensorflow-cpu"))):
+        for distribution in distributions:
+            try:
+                versions[name] = importlib.metadata.version(distribution)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
     return versions
 
 

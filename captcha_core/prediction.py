@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import DEFAULT, Config
+from .data import plural
+from .inspect import has_ink
 from .models import reads_whole
 from .persistence import LoadedModel, load_model
 from .segmentation import normalize_letter, segment_variants
@@ -38,6 +40,31 @@ class CaptchaReading:
     def confidence(self) -> float:
         """The whole text's confidence: the product of its characters' confidences."""
         return float(np.prod(self.confidences)) if self.confidences else 0.0
+
+
+NO_LETTER = "no letter found: the image is blank or almost one tone"
+NOTHING_READ = "the model read no characters in it: the picture may be blank, or unlike its training captchas"
+
+
+def cut_problem(found: int, expected: int | None) -> str:
+    """Why a captcha's pieces are not the model's letters: no ink at all, or too few or too many of them."""
+    if not found:
+        return "the cutter found no letters at all: the picture looks blank, or its ink is as pale as its paper"
+    where = f", where {expected} were expected" if expected else ""
+    return f"the cutter found {plural(found, 'character')}{where}, so some letters are merged or split"
+
+
+def letter_problem(gray: np.ndarray) -> str:
+    """Why an image cannot be read as a letter (it is blank), or "" when it can."""
+    return "" if has_ink(gray) else NO_LETTER
+
+
+def captcha_shape_note(gray: np.ndarray, config: Config = DEFAULT) -> str:
+    """A note when a 'letter' is as wide as a row of letters, or "" for a letter-shaped image."""
+    height, width = gray.shape[:2]
+    if width < config.captcha_aspect * height:
+        return ""
+    return f"this looks like a whole captcha ({width / height:.0f} times wider than tall), read here as one letter"
 
 
 def most_confident_score(rows: np.ndarray, seg) -> tuple[bool, float]:

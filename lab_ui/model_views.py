@@ -88,6 +88,11 @@ def chosen_predictor(key: str):
     return name, predictor
 
 
+def sentence(clause: str) -> str:
+    """A core message, lower-case for command-line lines, as a sentence on a page."""
+    return f"{clause[:1].upper()}{clause[1:]}."
+
+
 def zoom(image: np.ndarray, factor: int = PIXEL_ZOOM) -> np.ndarray:
     """Enlarge with square pixels, so the browser does not blur small letters."""
     return enlarge(image, factor)

@@ -93,6 +93,31 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     assert line.startswith(f"{letter}: {row['label']} (") and [part.split()[0] for part in line.split(", then ")[1].split(", ")] == runners_up
 
 
+def test_solve_and_predict_refuse_a_blank_picture_and_note_a_wrong_cut_or_shape(captcha_folder, tmp_path, tiny_model_dir):
+    import cv2
+    import numpy as np
+
+    blank, circle, notes = tmp_path / "blank.png", tmp_path / "circle.png", tmp_path / "notes.txt"
+    cv2.imwrite(str(blank), np.full((60, 160), 255, np.uint8))
+    ring = np.full((60, 160), 255, np.uint8)
+    cv2.circle(ring, (80, 30), 20, 0, 3)
+    cv2.imwrite(str(circle), ring)
+    notes.write_text("not a picture")
+    captcha = sorted(captcha_folder.glob("*.png"))[0]
+
+    solved = run("solve", "--model", tiny_model_dir, "--json", captcha, blank, circle, notes)
+    assert solved.returncode == 1
+    rows = {Path(r["file"]).name: r for r in json.loads(solved.stdout)}
+    assert rows[captcha.name]["note"] == "" and len(rows[captcha.name]["text"]) == 4
+    assert "no letters at all" in rows["blank.png"]["error"] and "not a PNG" in rows["notes.txt"]["error"]
+    assert rows["circle.png"]["note"].endswith("where 4 were expected, so some letters are merged or split")
+
+    predicted = run("predict", "--model", tiny_model_dir, captcha, blank)
+    assert predicted.returncode == 1 and "blank.png: no letter found" in predicted.stderr
+    [line] = predicted.stdout.splitlines()
+    assert line.startswith(f"{captcha}: ") and "note: this looks like a whole captcha" in line and "`solve`" in line
+
+
 def test_bad_usage_exits_2():
     assert run("train").returncode == 2
     assert run("solve", "--model", "m").returncode == 2

@@ -8,6 +8,7 @@ from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
+from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
 from lab_ui import model_charts as charts
@@ -22,8 +23,6 @@ CANVAS_SIDE = 240
 LETTER_PREVIEW = 96
 # Characters of a file name that fit under that thumbnail on one line.
 NAME_CHARS = 14
-# An upload at least this many times wider than tall is a row of letters, not one: the seed's letters are square.
-WIDE_AS_A_CAPTCHA = 2.0
 CANVAS_STROKE = 18
 BIG_TEXT_REM = 3.2
 # Green and red say right or wrong, where the truth is known (the random sample).
@@ -99,16 +98,9 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
             st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences, marks), width="stretch")
             st.caption("Read whole, without cutting: each bar is the model's peak probability for that character.")
     if not reading.segmented_ok:
-        st.warning(cut_problem(len(reading.boxes)), icon=":material/content_cut:")
+        problem = cut_problem(len(reading.boxes), predictor.captcha_length)
+        st.warning(views.sentence(problem), icon=":material/content_cut:")
     letter_strip(reading, colors, key)
-
-
-def cut_problem(found: int) -> str:
-    """Why the cutter's pieces cannot be read as the model's captchas: no ink at all, or a wrong count."""
-    if not found:
-        return "The cutter found no letters at all: the picture looks blank, or its ink is as pale as its paper."
-    expected = f", where {predictor.captcha_length} were expected" if predictor.captcha_length else ""
-    return f"The cutter found {views.plural(found, 'character')}{expected}, so some letters are merged or split."
 
 
 def reading_marks(reading, colors: list[str], truth: str | None) -> tuple[list[str], str]:
@@ -164,17 +156,16 @@ def letter_rows(named_letters, readings, key: str) -> None:
     for (filename, original), reading in zip(named_letters, readings):
         cols = st.columns([1, 1, 3], vertical_alignment="center")
         cols[0].image(original, caption=short_name(filename), width=LETTER_PREVIEW)
-        if not look.has_ink(original):
+        if letter_problem(original):
             # Any blank image still gets some top class; showing it would read as the model seeing a letter.
-            cols[2].warning("No letter found: the image is blank or almost one tone.", icon=":material/visibility_off:")
+            cols[2].warning(views.sentence(letter_problem(original)), icon=":material/visibility_off:")
             continue
         letters_seen[f"{key}: {filename} ({reading.label})"] = reading.image
         cols[1].image(views.zoom(reading.image), caption=f"model input {reading.image.shape[0]}×{reading.image.shape[1]}")
         cols[2].altair_chart(charts.top_k_chart(reading.top), width="stretch")
-        height, width = original.shape[:2]
-        if width >= WIDE_AS_A_CAPTCHA * height:
-            cols[2].caption(f":material/pattern: This looks like a whole captcha ({width / height:.0f} times wider than "
-                            "tall), read here as one letter: the **Captcha** tab cuts it into letters first.")
+        if captcha_shape_note(original):
+            note = views.sentence(captcha_shape_note(original)).rstrip(".")
+            cols[2].caption(f":material/pattern: {note}: the **Captcha** tab cuts it into letters first.")
 
 
 def short_name(filename: str) -> str:
