@@ -10,6 +10,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -195,11 +196,8 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     if not any((folder / name).exists() for name in (LABELS_FILE, METADATA_FILE, *MODEL_FILES.values())):
         # A folder of captchas, say, named where the model goes: nothing of a model in it, so nothing damaged.
         raise InputRejected(f"{folder}: not a model folder (no {METADATA_FILE}, {LABELS_FILE} or model file in it)")
-    try:
-        labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
-        metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelDamaged(f"{folder.name}: model file is damaged (labels or metadata unreadable: {exc})") from None
+    labels = read_model_json(folder, LABELS_FILE)
+    metadata = read_model_json(folder, METADATA_FILE)
     kind = metadata.get("model_kind")
     if kind not in MODEL_FILES or not isinstance(labels, list):
         raise ModelDamaged(f"{folder.name}: model file is damaged (unknown model kind {kind!r})")
@@ -213,6 +211,17 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     readers = {"cnn": read_cnn, "forest": read_forest, "sequence": partial(read_sequence, lengths=lengths)}
     classifier = readers[kind](model_path, labels)
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
+
+
+def read_model_json(folder: Path, name: str):
+    """One of the model folder's JSON files, or ModelDamaged saying which is missing or unreadable."""
+    path = folder / name
+    if path.is_symlink() or not path.is_file():
+        raise ModelDamaged(f"{folder.name}: model folder is incomplete ({name} is missing)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ModelDamaged(f"{folder.name}: model file is damaged ({name} is not readable JSON)") from None
 
 
 def read_cnn(path: Path, labels: list[str]):
@@ -245,6 +254,8 @@ def read_keras_safely(path: Path):
     configure_tensorflow()
     import keras
 
+    if not zipfile.is_zipfile(path):  # Keras would call it "File not found", though it is there
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({path.name} is not a Keras model file)")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for bad files; all mean the same to a user.

@@ -82,6 +82,21 @@ def test_damaged_model_says_so(tmp_path, tiny_model_dir):
     assert load_model(tiny_model_dir).labels
 
 
+def test_a_damaged_model_folder_names_the_part_that_is_wrong(tmp_path, tiny_model_dir):
+    text_as_model, no_labels, bad_json = tmp_path / "text", tmp_path / "nolabels", tmp_path / "badjson"
+    for folder in (text_as_model, no_labels, bad_json):
+        shutil.copytree(tiny_model_dir, folder)
+    (text_as_model / "model.keras").write_text("these are notes, not a model")
+    (no_labels / "labels.json").unlink()
+    (bad_json / "metadata.json").write_text("{not json")
+    with pytest.raises(ModelDamaged, match=r"^text: model file is damaged \(model.keras is not a Keras model file\)$"):
+        load_model(text_as_model)
+    with pytest.raises(ModelDamaged, match=r"^nolabels: model folder is incomplete \(labels.json is missing\)$"):
+        load_model(no_labels)
+    with pytest.raises(ModelDamaged, match=r"^badjson: model file is damaged \(metadata.json is not readable JSON\)$"):
+        load_model(bad_json)
+
+
 def test_lambda_layer_is_refused(tmp_path, tiny_model_dir):
     import keras
 
