@@ -208,6 +208,7 @@ def cmd_evaluate(args) -> int:
 
     from .evaluation import evaluate
     from .persistence import load_model
+    from .review import config_from_dict, training_split
 
     loaded = load_model(args.model)
     letter_size = int(loaded.metadata.get("letter_size", DEFAULT.letter_size))
@@ -224,9 +225,23 @@ def cmd_evaluate(args) -> int:
     if other:
         say(f"note: the model learnt captchas of {' or '.join(map(str, trained))} characters and these have "
             f"{' or '.join(map(str, other))}, so it may read them short; `solve --length N` asks it for N")
-    report = evaluate(loaded.classifier, dataset, np.arange(len(dataset.letters)), np.arange(len(dataset.texts)))
-    emit({**report.to_dict(), "model": str(args.model), "segmentation_yield": dataset.segmentation_yield}, args.json, human_report)
+    letters, captchas, scored = np.arange(len(dataset.letters)), np.arange(len(dataset.texts)), "all of the data"
+    if is_training_data(loaded.metadata, dataset):
+        # Most of it was learnt: scoring all of it would boast. The split is made again from the model's config.
+        split = training_split(dataset, config_from_dict(loaded.metadata.get("config")), getattr(loaded.classifier, "kind", "cnn"))
+        letters, captchas, scored = split.test, split.test_captchas, "the test split it held out from this, its training data"
+        say("note: this is the data the model was trained on, so only the test split it held out is scored; "
+            "to score it on more, evaluate on captchas it never saw")
+    report = evaluate(loaded.classifier, dataset, letters, captchas)
+    emit({**report.to_dict(), "model": str(args.model), "segmentation_yield": dataset.segmentation_yield, "scored_on": scored},
+         args.json, human_report)
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
+
+
+def is_training_data(metadata: dict, dataset) -> bool:
+    """True when `dataset` is exactly the data the model was trained on."""
+    fingerprint = (metadata.get("data") or {}).get("fingerprint")
+    return bool(fingerprint) and fingerprint == dataset.fingerprint()
 
 
 def human_report(summary: dict) -> str:
