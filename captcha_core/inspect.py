@@ -10,7 +10,9 @@ from .preview import enlarge, scale_boxes
 
 INSPECTED_LAYERS = ("conv1", "conv2")
 WHITE = 255
-BOX_COLORS = ((59, 111, 216), (230, 120, 30), (40, 160, 90), (200, 50, 120), (120, 80, 200), (30, 150, 170))
+# One colour per cut letter, by position. No green and no red: beside a known truth those say right and wrong,
+# and a correctly read fourth letter in a red box looked misread.
+BOX_COLORS = ((59, 111, 216), (230, 120, 30), (130, 80, 200), (20, 150, 170), (150, 95, 40), (200, 160, 0))
 
 # Raw gradients speckle pixel by pixel; a small blur shows the regions that matter.
 SALIENCY_BLUR = 5

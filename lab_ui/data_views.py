@@ -129,6 +129,12 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
     return True
 
 
+def after_title(strategy: str, target: int | None) -> str:
+    """The resampled histogram's title, saying what its dashed line marks."""
+    line = f" · dashed line: {target:,} a class" if target is not None else ""
+    return f"After resampling ({strategy}){line}"
+
+
 def clean_share_words(share: float) -> str:
     """'Only 41.0%', 'Only 0.6%' or 'None' ('Only 0%' reads oddly); one place, as the Train page gives auto's reason."""
     return f"Only {percent(share, decimals=1)}" if share else "None"
@@ -203,7 +209,8 @@ def balance_section(dataset: Dataset, config: Config) -> None:
         graphs.class_histogram(before, "Training split as it is", y_max, graphs.BEFORE_COLOUR), width="stretch"
     )
     right.altair_chart(
-        graphs.class_histogram(after, f"After resampling ({config.resample})", y_max, graphs.AFTER_COLOUR, balance.resampled.target),
+        graphs.class_histogram(after, after_title(config.resample, balance.resampled.target), y_max, graphs.AFTER_COLOUR,
+                               balance.resampled.target),
         width="stretch",
     )
     st.caption(

@@ -16,11 +16,8 @@ CHART_BLUE = "#3b6fd8"
 PALE_BLUE = "#b9c6e4"
 WRONG_RED = "#d0453b"
 INK = "#1d2433"
-F1_HEIGHT = 220
 CONFIDENCE_HEIGHT = 140
 PROTOCOL_BAR_STEP = 40
-# Bars the F1 chart has room for beside its table; the table lists every letter.
-F1_SHOWN = 20
 # Cells beyond this share of their color's range are dark enough that white text reads better.
 DARK_CELL_SHARE = 0.5
 
@@ -103,25 +100,6 @@ def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = GRI
         color=alt.condition("datum.dark", alt.value("#ffffff"), alt.value(INK)),
     )
     return (cells + counts).properties(width=side, height=side)
-
-
-def f1_chart(per_class: list[dict]) -> alt.Chart:
-    """F1 per letter, worst first, so the letters the model struggles with stand out (the worst F1_SHOWN of many)."""
-    df = pd.DataFrame(per_class).sort_values("f1", kind="stable").head(F1_SHOWN)
-    title = "letter, worst first" if len(per_class) <= F1_SHOWN else f"the {F1_SHOWN} worst of {len(per_class)} letters"
-    return (
-        alt.Chart(df)
-        .mark_bar(cornerRadiusEnd=3)
-        .encode(
-            x=alt.X("label:N", sort=alt.EncodingSortField("f1", order="ascending"), title=title,
-                    axis=alt.Axis(labelAngle=0, labelFontSize=13, labelOverlap=False)),
-            y=alt.Y("f1:Q", scale=alt.Scale(domain=[0, 1]), title="F1", axis=alt.Axis(format="%")),
-            color=alt.Color("f1:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), legend=None),
-            tooltip=["label", alt.Tooltip("precision:Q", format=".0%"), alt.Tooltip("recall:Q", format=".0%"),
-                     alt.Tooltip("f1:Q", format=".0%"), "support"],
-        )
-        .properties(height=F1_HEIGHT)
-    )
 
 
 def protocol_chart(honest: float, leaky: float) -> alt.Chart:

@@ -17,6 +17,8 @@ CAPTCHAS_BESIDE = 4
 # of 20 px, room for a three-digit count; past 42 classes rows keep their 15-px minimum and the matrix grows).
 BESIDE_GRID_PIXELS = 460
 FULL_GRID_PIXELS = 640
+# The pictures' column beside the matrix: a captcha thumbnail and its margins.
+GALLERY_PIXELS = 260
 SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
@@ -185,10 +187,12 @@ def confusion_section() -> None:
     key = f"confusion-{name}"
     pairs = review.confusion_pairs(result.report)
     if beside:
-        chart_area, gallery_area = st.columns([3, 2], gap="large")
-        with chart_area:
+        # A row that wraps: the pictures sit beside the matrix where the page has room for both, and below it on
+        # a narrower one (a 1024-px projector), where fixed columns let them cover the matrix's right-hand cells.
+        with st.container(horizontal=True, gap="large"):
             event = st.altair_chart(charts.confusion_chart(pairs, labels, BESIDE_GRID_PIXELS), on_select="rerun",
                                     key=key, width="content")
+            gallery_area = st.container(width=GALLERY_PIXELS)
     else:
         # Too many classes to sit beside the pictures: the matrix spans the page, as wide as the window allows
         # (a fixed width ran off a 1000-px page), and the pictures come below it, out of sight of the click.
@@ -226,15 +230,16 @@ def per_class_section() -> None:
         return
     st.subheader("Letter by letter")
     st.caption("Precision: when it says *a*, how often is it an *a*? Recall: of the real *a*s, how many did it find? "
-               "F1 balances the two.")
-    left, right = st.columns([3, 2], gap="large")
-    table = pd.DataFrame(per_class).rename(columns={"label": "letter"})
+               "F1 balances the two. The letters it reads worst come first; click a column's name to sort by it.")
+    # Worst first, so the few letters that matter lead; a bar chart of 19 F1s between 92% and 100% was a green wall.
+    table = pd.DataFrame(per_class).rename(columns={"label": "letter"}).sort_values("f1", kind="stable")
     for column in SCORE_COLUMNS:
         table[column] = table[column] * PERCENT
     score = st.column_config.ProgressColumn
-    left.dataframe(
+    st.dataframe(
         table,
         hide_index=True,
+        width="content",
         height=TABLE_ROW_PIXELS * (len(table) + 1) + TABLE_BORDER_PIXELS,
         column_config={
             "letter": st.column_config.TextColumn("letter", width=LETTER_COLUMN_PIXELS),
@@ -246,7 +251,6 @@ def per_class_section() -> None:
             ),
         },
     )
-    right.altair_chart(charts.f1_chart(per_class), width="stretch")
 
 
 def curves_section() -> None:

@@ -203,7 +203,10 @@ def draw_tab() -> None:
     if not reads_letters():
         return
 
-    left, right = st.columns([1, 2], gap="large")
+    # The box keeps its full side: in a third of a 1024-px page it lost its right part, and a drawn w showed as
+    # a V while the model read the whole w. The reading takes the rest of the row, or goes below on a narrow one.
+    row = st.container(horizontal=True, gap="large")
+    left, right = row.container(width=CANVAS_SIDE), row.container(width="stretch")
     with left:
         # On hover the canvas shows its toolbar just above itself; without this room it covered the tab names.
         st.space("medium")
