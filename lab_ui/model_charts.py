@@ -104,7 +104,7 @@ def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = GRI
 
 def protocol_chart(honest: float, leaky: float) -> alt.Chart:
     """Two bars: the honest test accuracy and the seed's inflated one."""
-    df = pd.DataFrame({"protocol": ["honest", "leaky (seed)"], "accuracy": [honest, leaky]})
+    df = pd.DataFrame({"protocol": ["honest", "leaky (blog)"], "accuracy": [honest, leaky]})
     base = alt.Chart(df).encode(
         y=alt.Y("protocol:N", title=None, sort=None, axis=alt.Axis(labelFontSize=13)),
         x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="test letter accuracy"),

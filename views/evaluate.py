@@ -60,7 +60,7 @@ def headline() -> None:
                   views.count(metrics.get("n_test_letters")), width="content")
         st.metric("Test captchas", views.count(metrics.get("n_test_captchas") or None), width="content")
     if meta.get("protocol") == "leaky-seed":
-        st.warning("This model was trained with the seed's leaky protocol: copies of test letters were in its "
+        st.warning("This model was trained with the original blog's leaky protocol: copies of test letters were in its "
                    "training data, so these numbers are inflated. See the comparison at the bottom.",
                    icon=":material/warning:")
     elif metrics.get("n_test_captchas") and meta.get("model_kind") == "sequence":
@@ -104,7 +104,7 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         cell_captchas(result, true, pred, clicked)
         return
     if true is None:
-        st.success("No mistakes at all on these test letters.", icon=":material/celebration:")
+        no_mistakes("letters")
         return
     if not holds_mistakes(true, pred):
         return
@@ -116,6 +116,13 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         return
     shown = found[:GALLERY_MAX]
     views.pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
+
+
+def no_mistakes(what: str) -> None:
+    """A perfect score, and where to find mistakes to learn from: Quick start's easy captchas are read perfectly."""
+    st.success(f"No mistakes at all on these test {what}.", icon=":material/celebration:")
+    st.caption("To see what a model mixes up, give it a harder task: on the **Data** page pick the *medium* or "
+               "*hard* level and press **Generate**, then train on it.")
 
 
 def holds_mistakes(true: str, pred: str) -> bool:
@@ -135,7 +142,7 @@ def cell_captchas(result, true: str | None, pred: str | None, clicked: bool) -> 
     """The first misread captchas behind a confusion cell (the pictures beside the matrix)."""
     if true is None:
         if not review.length_misreads(result.report):
-            st.success("No mistakes at all on these test captchas.", icon=":material/celebration:")
+            no_mistakes("captchas")
         return
     if not holds_mistakes(true, pred):
         return
@@ -265,9 +272,10 @@ def curves_section() -> None:
 
 def protocol_section() -> None:
     """The seed's leaky protocol beside the honest one, on the same tiny data."""
-    st.subheader("Honest vs the seed's leaky protocol")
+    st.subheader("Honest vs the original blog's leaky protocol")
     st.markdown(
-        "The seed copied letters to balance the classes *before* splitting, so copies of the same letter "
+        "The school project's blog post this lab grew from copied letters to balance the classes *before* splitting, "
+        "so copies of the same letter "
         "landed in both training and test, and the test partly measured memory. Here the test captchas are "
         "split off first and only the training split is resampled, so every test letter is truly unseen."
     )
@@ -279,7 +287,7 @@ def protocol_section() -> None:
     # With no model picked, nothing on this page has waited for Home's background TensorFlow import yet, and
     # two threads importing it at once can deadlock.
     jobs.warm_up().join()
-    with st.spinner("Training the same tiny model twice, honestly and the seed's way..."):
+    with st.spinner("Training the same tiny model twice, honestly and the blog's way..."):
         result = cache.protocol_comparison(DEMO_CAPTCHAS, DEMO_EPOCHS, DEMO_SEED, DEMO_DIFFICULTY)
     st.session_state["compared"] = True
     left, right = st.columns([2, 3], gap="large")

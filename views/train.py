@@ -23,7 +23,7 @@ TIME_LIMIT_HELP = (
 )
 MODEL_CHOICES = (AUTO, *MODEL_KINDS)
 MODEL_HELP = (
-    "auto: lets the data choose between cnn and sequence · cnn: the seed's convolutional network, one letter at "
+    "auto: lets the data choose between cnn and sequence · cnn: the original blog's convolutional network, one letter at "
     "a time · forest: a random forest on raw pixels, a quick baseline · sequence: reads the whole captcha "
     "without cutting it (for touching letters)"
 )
