@@ -110,6 +110,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", action="append", default=[], help="a folder of captchas named by their text (repeatable)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes to check the benchmark itself; leaves the README alone")
     parser.add_argument("--no-dashboard", action="store_true", help="skip the browser measurements")
+    parser.add_argument("--no-readme", action="store_true", help="print the results only")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()
     wall = time.perf_counter()
@@ -156,6 +157,8 @@ def main(argv=None) -> int:
         run["product"].pop("fresh_dir", None)
     section = markdown(results)
     print(section)
+    if args.no_readme:
+        return 0
     out = c.RESULTS / ("quick.json" if args.quick else "latest.json")
     c.write_json(out, results)
     print(f"\nwrote {out}")

@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="also save the trained model in this folder")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a Config default")
     parser.add_argument("--model", metavar="FOLDER", help="do not train: score a model saved by --out again")
+    parser.add_argument("--no-readme", action="store_true", help="print the results only")
     args = parser.parse_args(argv)
     if args.model:
         summary = rescore(args.model, args.fresh)
@@ -181,11 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         command = (f"python -m benchmarks.hard --level {args.level} --count {count} --fresh {args.fresh}"
                    + "".join(f" --set {s}" for s in args.set))
     level_name = summary["level"]
-    results_file(level_name).parent.mkdir(parents=True, exist_ok=True)
-    results_file(level_name).write_text(json.dumps(summary, indent=2, default=str))
     text = as_markdown(summary, command)
-    if markers(level_name)[0] in README.read_text(encoding="utf-8"):
-        write_between_markers(README, markers(level_name), text)
+    if not args.no_readme:
+        results_file(level_name).parent.mkdir(parents=True, exist_ok=True)
+        results_file(level_name).write_text(json.dumps(summary, indent=2, default=str))
+        if markers(level_name)[0] in README.read_text(encoding="utf-8"):
+            write_between_markers(README, markers(level_name), text)
     print(text)
     return 0
 

@@ -68,9 +68,15 @@ def as_markdown(summary: dict) -> str:
         )
     honest, leaky = summary["protocols"]["honest"], summary["protocols"]["leaky-seed"]
     gap = leaky["reported_letter_accuracy"] - leaky["fresh_letter_accuracy"]
-    lines += ["", f"The leaky protocol reports {gap:+.2%} more than it reads on fresh captchas; the honest one is off by "
-              f"{honest['reported_letter_accuracy'] - honest['fresh_letter_accuracy']:+.2%}."]
+    off = honest["reported_letter_accuracy"] - honest["fresh_letter_accuracy"]
+    lines += ["", f"The leaky protocol reports {points(gap)} more letters right than it reads on fresh captchas; the "
+              f"honest one reports {points(abs(off))} {'more' if off > 0 else 'fewer'}."]
     return "\n".join(lines)
+
+
+def points(share: float) -> str:
+    """A difference of two shares in percentage points: '22.49 points', not '+22.49%' (which reads as relative)."""
+    return f"{share * 100:.2f} points"
 
 
 def write_between_markers(path: Path, markers: tuple[str, str], body: str) -> None:
@@ -87,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--difficulty", default="hard")
     parser.add_argument("--count", type=int, default=DEFAULT.generate_count)
     parser.add_argument("--fresh", type=int, default=300)
+    parser.add_argument("--no-readme", action="store_true", help="print the results only")
     args = parser.parse_args(argv)
     summary = compare(args.difficulty, args.count, args.fresh)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2))
     table = as_markdown(summary)
-    write_between_markers(README, MARKERS, table)
+    if not args.no_readme:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(summary, indent=2))
+        write_between_markers(README, MARKERS, table)
     print(table)
     return 0
 
