@@ -64,6 +64,8 @@ def cmd_extract(args) -> int:
             say(f"\rextracted {i}/{total} letters")
     failed = int((~dataset.segment_ok).sum())
     say(f"{len(dataset.texts)} captchas, segmentation yield {dataset.segmentation_yield:.1%}; {failed} could not be cut and were left out")
+    if dataset.labels_from:
+        say(f"labels from {dataset.labels_from}")
     for name, why in dataset.skipped:
         say(reject_line(name, why))
     return EXIT_REJECTED if dataset.skipped else EXIT_OK

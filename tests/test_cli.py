@@ -37,7 +37,7 @@ def test_generate_refuses_an_alphabet_it_cannot_name_files_by(tmp_path, alphabet
 def test_extract_writes_letter_folders(captcha_folder, tmp_path):
     result = run("extract", "--captchas", captcha_folder, "--out", tmp_path / "letters")
     assert result.returncode == 0, result.stderr
-    assert "extracted" in result.stderr
+    assert "extracted" in result.stderr and "labels from file names" in result.stderr
     pngs = list((tmp_path / "letters").glob("*/*.png"))
     assert len(pngs) >= 390  # 100 captchas x 4 letters, nearly all segmented
     assert {p.parent.name for p in pngs} <= set("abcdefghjkmnpqrstuw")
