@@ -69,14 +69,15 @@ def as_markdown(summary: dict) -> str:
     honest, leaky = summary["protocols"]["honest"], summary["protocols"]["leaky-seed"]
     gap = leaky["reported_letter_accuracy"] - leaky["fresh_letter_accuracy"]
     off = honest["reported_letter_accuracy"] - honest["fresh_letter_accuracy"]
-    lines += ["", f"The leaky protocol reports {points(gap)} more letters right than it reads on fresh captchas; the "
-              f"honest one reports {points(abs(off))} {'more' if off > 0 else 'fewer'}."]
+    honest_gap = f"{points(abs(off))} {'above' if off > 0 else 'below'}" if round(off * 100, 2) else "the same as"
+    lines += ["", f"The leaky protocol reports a letter accuracy {points(gap)} above what its model reads on fresh "
+              f"captchas; the honest one reports {honest_gap} what its model reads."]
     return "\n".join(lines)
 
 
 def points(share: float) -> str:
     """A difference of two shares in percentage points: '22.49 points', not '+22.49%' (which reads as relative)."""
-    return f"{share * 100:.2f} points"
+    return f"{share * 100:.2f} percentage points"
 
 
 def write_between_markers(path: Path, markers: tuple[str, str], body: str) -> None:

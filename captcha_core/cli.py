@@ -210,7 +210,7 @@ def cmd_evaluate(args) -> int:
 
     from .evaluation import evaluate
     from .persistence import load_model
-    from .review import config_from_dict, training_split
+    from .review import config_from_dict, is_training_data, training_split
 
     loaded = load_model(args.model)
     letter_size = int(loaded.metadata.get("letter_size", DEFAULT.letter_size))
@@ -232,18 +232,16 @@ def cmd_evaluate(args) -> int:
         # Most of it was learnt: scoring all of it would boast. The split is made again from the model's config.
         split = training_split(dataset, config_from_dict(loaded.metadata.get("config")), getattr(loaded.classifier, "kind", "cnn"))
         letters, captchas, scored = split.test, split.test_captchas, "the test split it held out from this, its training data"
+        unseen = "captchas" if dataset.is_captchas else "letters"
         say("note: this is the data the model was trained on, so only the test split it held out is scored; "
-            "to score it on more, evaluate on captchas it never saw")
+            f"to score it on more, evaluate on {unseen} it never saw")
+        if loaded.metadata.get("protocol") == "leaky-seed":
+            say("note: this model was trained with the leaky protocol, so copies of these test letters were in its "
+                "training data and the score is inflated")
     report = evaluate(loaded.classifier, dataset, letters, captchas)
     emit({**report.to_dict(), "model": str(args.model), "segmentation_yield": dataset.segmentation_yield, "scored_on": scored},
          args.json, human_report)
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
-
-
-def is_training_data(metadata: dict, dataset) -> bool:
-    """True when `dataset` is exactly the data the model was trained on."""
-    fingerprint = (metadata.get("data") or {}).get("fingerprint")
-    return bool(fingerprint) and fingerprint == dataset.fingerprint()
 
 
 def human_report(summary: dict) -> str:
@@ -272,8 +270,9 @@ def cmd_predict(args) -> int:
     predictor = Predictor.from_folder(args.model)
     images, rejected = collect_images(args.images)
     # A blank image would still get a top class, read as if the model saw a letter.
-    blank = [(name, letter_problem(im)) for name, im in images if letter_problem(im)]
-    images = [(name, im) for name, im in images if not letter_problem(im)]
+    problems = [letter_problem(im) for _, im in images]
+    blank = [(name, problem) for (name, _), problem in zip(images, problems) if problem]
+    images = [image for image, problem in zip(images, problems) if not problem]
     readings = predictor.read_letters([im for _, im in images], k=args.top)
     rows = [{"file": name, "label": r.label, "confidence": r.confidence, "top": [[l, p] for l, p in r.top],
              "note": shape_note(captcha_shape_note(im))}
@@ -411,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=minutes, metavar="MINUTES",
                    help="stop the network's training after this many minutes and keep the model it has (default: none)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
-    p.add_argument("--leaky-seed-protocol", action="store_true", help="teaching only: resample before the split, as the seed did")
+    p.add_argument("--leaky-seed-protocol", action="store_true", help="teaching only: resample before the split, as the original blog code did")
     p.add_argument("--json", action="store_true", help=json_help)
     p.set_defaults(func=cmd_train)
 

@@ -491,7 +491,7 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
                 report = read_zip(path, config.limits)
                 entries = [(f"{path}:{p}", data) for p, data in report.entries]
                 rejected += [(f"{path}:{p}", why) for p, why in report.skipped]
-            elif path.is_file():
+            elif path.is_file():  # named on its own, so meant as an image whatever its suffix
                 entries = [(str(path), read_bytes_capped(path, config))]
             else:
                 raise InputRejected(f"{path}: no such file or folder")
@@ -499,7 +499,7 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
             rejected.append((str(path), str(exc)))
             continue
         for name, data in entries:
-            # A label list beside the images is not something to read; one named on its own was meant as an image.
+            # A label list beside the images in a folder or zip is not something to read.
             if name != str(path) and name.lower().endswith(LIST_SUFFIXES):
                 continue
             try:

@@ -196,14 +196,14 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     if not any((folder / name).exists() for name in (LABELS_FILE, METADATA_FILE, *MODEL_FILES.values())):
         # A folder of captchas, say, named where the model goes: nothing of a model in it, so nothing damaged.
         raise InputRejected(f"{folder}: not a model folder (no {METADATA_FILE}, {LABELS_FILE} or model file in it)")
-    labels = read_model_json(folder, LABELS_FILE)
-    metadata = read_model_json(folder, METADATA_FILE)
+    labels = read_model_json(folder, LABELS_FILE, list)
+    metadata = read_model_json(folder, METADATA_FILE, dict)
     kind = metadata.get("model_kind")
-    if kind not in MODEL_FILES or not isinstance(labels, list):
+    if kind not in MODEL_FILES:
         raise ModelDamaged(f"{folder.name}: model file is damaged (unknown model kind {kind!r})")
     model_path = folder / MODEL_FILES[kind]
     if model_path.is_symlink() or not model_path.is_file():
-        raise ModelDamaged(f"{folder.name}: model file is damaged (missing {model_path.name})")
+        raise ModelDamaged(f"{folder.name}: model folder is incomplete ({model_path.name} is missing)")
     metadata["_version"] = file_version(model_path)
     # A sequence model reads captchas of the lengths it was trained on; models saved before those were
     # recorded fall back on the lengths of their whole data set.
@@ -213,15 +213,20 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
 
 
-def read_model_json(folder: Path, name: str):
-    """One of the model folder's JSON files, or ModelDamaged saying which is missing or unreadable."""
+def read_model_json(folder: Path, name: str, shape: type):
+    """One of the model folder's JSON files, which must hold a `shape` (list or dict), or ModelDamaged saying
+    which file is missing, unreadable or of the wrong shape. A link counts as missing: the app never writes one."""
     path = folder / name
     if path.is_symlink() or not path.is_file():
         raise ModelDamaged(f"{folder.name}: model folder is incomplete ({name} is missing)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ModelDamaged(f"{folder.name}: model file is damaged ({name} is not readable JSON)") from None
+    if not isinstance(content, shape):
+        raise ModelDamaged(f"{folder.name}: model file is damaged ({name} holds a {type(content).__name__}, not a "
+                           f"{shape.__name__})")
+    return content
 
 
 def read_cnn(path: Path, labels: list[str]):

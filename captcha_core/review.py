@@ -92,10 +92,15 @@ class ModelReview:
         return hasattr(self.report, "misreads")
 
 
+def is_training_data(metadata: dict, dataset: Dataset) -> bool:
+    """True when `dataset` is exactly the data the model was trained on (as cut by today's segmentation)."""
+    fingerprint = (metadata.get("data") or {}).get("fingerprint")
+    return bool(fingerprint) and fingerprint == dataset.fingerprint()
+
+
 def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
     """Score a model on its test split when `dataset` is (or was generated like) its training data, else on all of it."""
-    fingerprint = metadata.get("data", {}).get("fingerprint")
-    exact = bool(fingerprint) and fingerprint == dataset.fingerprint()
+    exact = is_training_data(metadata, dataset)
     if exact or is_generated(metadata):
         split = training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
         report = evaluate(classifier, dataset, split.test, split.test_captchas)

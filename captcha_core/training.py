@@ -115,7 +115,9 @@ def make_keras_callback(
                 self.history.setdefault(key, []).append(float(value))
             now = time.perf_counter()
             # Another epoch as long as this one would end past the limit: stop now rather than cut it off midway.
-            if time_limit is not None and self.epoch < epochs and now - self.start + (now - self.epoch_start) > time_limit:
+            # Not when early stopping or the rate schedule already ended training: the clock did not.
+            overrun = now - self.start + (now - self.epoch_start) > time_limit if time_limit is not None else False
+            if overrun and self.epoch < epochs and not self.model.stop_training:
                 self._time_out()
             self._report(steps, logs or {}, final=True)
 
@@ -155,9 +157,13 @@ def time_limit_seconds(config: Config) -> float | None:
 def time_limit_note(config: Config, epochs_run: int, epochs: int) -> str:
     """What a user should know when the time limit, not the epochs, ended training."""
     return (
-        f"Training stopped at its time limit of {config.time_limit_minutes:g} min, after {plural(epochs_run, 'epoch')} "
-        f"of {epochs}; the scores are those of the model at that point. A longer limit may read more."
+        f"Training stopped at its time limit of {config.time_limit_minutes:g} min, in epoch {epochs_run} of at most "
+        f"{epochs}. The scores are those of the model it kept; with a longer limit it may read more."
     )
+
+
+# The forest has no epochs to stop between, and grows in seconds where the networks take minutes.
+FOREST_NO_LIMIT = "The forest grows its trees in one go, so the time limit did not apply to it."
 
 
 def _num(value) -> float | None:
@@ -222,6 +228,8 @@ def train(
     report = evaluate(classifier, dataset, split.test, split.test_captchas)
     if callbacks and callbacks[0].timed_out:
         report.note = time_limit_note(config, len(classifier.history_.get("loss", [])), config.epochs)
+    elif config.model == "forest" and config.time_limit_minutes is not None:
+        report.note = FOREST_NO_LIMIT
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=config.epochs, history=classifier.history_))
     return TrainResult(

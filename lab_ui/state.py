@@ -140,7 +140,7 @@ def training_config():
     """The pipeline Config these settings describe, on top of the defaults (a None target keeps the default)."""
     options = training_options()
     config = DEFAULT.with_(**{key: options[key] for key in ("model", "resample", "per_class", "seed")},
-                           time_limit_minutes=options["time_limit"])
+                           time_limit_minutes=options.get("time_limit"))  # a session from before the setting existed
     for kind, settings in options["networks"].items():
         config = with_network_settings(config, kind, **settings)
     return config

@@ -134,7 +134,7 @@ def test_train_stops_at_its_time_limit_and_says_so(captcha_folder, tmp_path):
                  "--time-limit", 0.00001)
     assert result.returncode == 0, result.stderr
     assert [line.split()[1] for line in result.stderr.splitlines() if line.startswith("epoch ")] == ["1/4"]
-    assert "note: Training stopped at its time limit of 1e-05 min, after 1 epoch of 4" in result.stdout
+    assert "note: Training stopped at its time limit of 1e-05 min, in epoch 1 of at most 4." in result.stdout
     assert (tmp_path / "m" / "model.keras").exists()
 
 

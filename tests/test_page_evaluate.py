@@ -75,7 +75,7 @@ def test_the_protocol_comparison_shows_both_scores(with_model, monkeypatch):
     at.button(key="compare_protocols").click().run()
     assert not at.exception, at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Honest test accuracy"] == "40.0%" and shown["Leaky (seed) test accuracy"] == "60.0%"
+    assert shown["Honest test accuracy"] == "40.0%" and shown["Leaky (blog) test accuracy"] == "60.0%"
     assert "290 of the leaky protocol's 380 test letters" in all_text(at)
 
 

@@ -182,6 +182,6 @@ def test_a_whole_captcha_in_the_letters_tab_is_pointed_to_the_captcha_tab(with_m
                                                      ("bar.png", image_to_png_bytes(letter), "image/png")]).run()
     assert not at.exception, at.exception
     hints = [c.value for c in at.caption if "looks like a whole captcha" in c.value]
-    assert len(hints) == 1 and "the **Captcha** tab cuts it into letters first" in hints[0]  # not for the square letter
+    assert len(hints) == 1 and "The **Captcha** tab cuts it into letters first" in hints[0]  # not for the square letter
     captions = [c for image in at.get("image") for c in image.captions]
     assert "a_whole_c….png" in captions and "bar.png" in captions  # 14 characters fit on one line

@@ -262,6 +262,18 @@ def test_a_session_that_watched_a_training_sees_its_outcome_though_it_did_not_st
     assert not [e for e in train_page().error if "stopped by the test" in e.value]  # a tab opened afterwards
 
 
+def test_a_time_limit_and_a_class_target_can_be_emptied_again(workspace):
+    at = train_page()
+    for key, setting, value in (("train_time_limit", "time_limit", 5), ("train_per_class", "per_class", 40)):
+        at.number_input(key=key).set_value(value).run()
+        at.run()  # the browser's next rerun
+        widget = at.number_input(key=key)
+        # Its value shows, but the default the browser resets an emptied field to stays empty.
+        assert widget.value == value and not widget.proto.HasField("default")
+        widget.set_value(None).run()
+        assert at.number_input(key=key).value is None and at.session_state["training_options"][setting] is None
+
+
 def test_a_training_ended_by_its_time_limit_says_so_as_a_fact_not_a_failure():
     def page():
         from lab_ui.job_views import outcome_notes

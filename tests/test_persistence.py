@@ -95,6 +95,12 @@ def test_a_damaged_model_folder_names_the_part_that_is_wrong(tmp_path, tiny_mode
         load_model(no_labels)
     with pytest.raises(ModelDamaged, match=r"^badjson: model file is damaged \(metadata.json is not readable JSON\)$"):
         load_model(bad_json)
+    (bad_json / "metadata.json").write_text("[1, 2]")
+    with pytest.raises(ModelDamaged, match=r"^badjson: model file is damaged \(metadata.json holds a list, not a dict\)$"):
+        load_model(bad_json)
+    (text_as_model / "model.keras").unlink()
+    with pytest.raises(ModelDamaged, match=r"^text: model folder is incomplete \(model.keras is missing\)$"):
+        load_model(text_as_model)
 
 
 def test_lambda_layer_is_refused(tmp_path, tiny_model_dir):

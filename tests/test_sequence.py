@@ -336,7 +336,7 @@ def test_the_time_limit_stops_the_sequence_model_with_a_note_instead_of_advice(s
     dataset, _ = small_training
     result = train(dataset, SMALL.with_(model="sequence", time_limit_minutes=1e-6))
     assert len(result.history["loss"]) == 1 and result.classifier.kind == "sequence"
-    assert f"after 1 epoch of {SMALL.sequence_epochs}" in result.report.note
+    assert f"in epoch 1 of at most {SMALL.sequence_epochs}." in result.report.note
     assert result.report.hint == ""  # the reader learnt nothing in one epoch, but the user chose to stop there
 
 

@@ -89,13 +89,35 @@ def test_the_time_limit_stops_training_and_keeps_the_model_with_a_note(easy_data
     result = train(easy_dataset, tiny_config.with_(epochs=5, time_limit_minutes=1e-6))
     assert len(result.history["loss"]) == 1
     assert result.report.letter_accuracy > 0 and result.report.n_letters > 0  # evaluated, not cancelled
-    assert "time limit of 1e-06 min, after 1 epoch of 5" in result.report.note
+    assert "time limit of 1e-06 min, in epoch 1 of at most 5." in result.report.note
     assert result.report.to_dict()["note"] == result.report.note
 
 
 def test_no_time_limit_no_note(tiny_training, tiny_config):
-    assert tiny_config.time_limit_minutes is None
     assert len(tiny_training.history["loss"]) == tiny_config.epochs and tiny_training.report.note == ""
+
+
+@pytest.mark.parametrize("stopped_already, timed_out", [(False, True), (True, False)])
+def test_an_epoch_that_would_overrun_the_limit_is_not_begun_unless_training_already_ended(
+    monkeypatch, stopped_already, timed_out
+):
+    from types import SimpleNamespace
+
+    import captcha_core.training as training
+
+    readings = [0.0, 0.0, 4.0, 4.0, 8.0]  # train begins; epoch 1 from 0 to 4 s; epoch 2 from 4 to 8 s
+    monkeypatch.setattr(training.time, "perf_counter", lambda: readings.pop(0) if len(readings) > 1 else readings[0])
+    callback = training.make_keras_callback(epochs=5, steps=1, hook=None, cancel=None, time_limit=10.0)
+    model = SimpleNamespace(stop_training=False)
+    callback.set_model(model)
+    callback.on_train_begin()
+    callback.on_epoch_begin(0)
+    callback.on_epoch_end(0)  # 4 s done, another 4 s epoch ends at 8 s: within 10 s
+    assert not callback.timed_out and not model.stop_training
+    callback.on_epoch_begin(1)
+    model.stop_training = stopped_already  # early stopping or the rate schedule ended it first
+    callback.on_epoch_end(1)  # 8 s done, another epoch would end at 12 s
+    assert callback.timed_out == timed_out and model.stop_training
 
 
 def test_each_epoch_reports_its_validation_before_it_ends(easy_dataset, tiny_config):
@@ -156,6 +178,14 @@ def test_forest_trains_through_the_pipeline_counting_its_trees_and_stops_when_as
     with pytest.raises(TrainingCancelled):
         train(easy_dataset, config, progress=stop_after_the_first_batch, cancel=cancel)
     assert grown == [(10, 30)]  # the forest stopped growing, rather than finishing before the pipeline noticed
+
+
+def test_a_forest_says_the_time_limit_did_not_apply(easy_dataset, tiny_config):
+    from captcha_core.training import FOREST_NO_LIMIT
+
+    config = tiny_config.with_(model="forest", forest_trees=10, forest_trees_per_batch=10, time_limit_minutes=1e-6)
+    result = train(easy_dataset, config)
+    assert result.report.note == FOREST_NO_LIMIT and result.report.letter_accuracy > 0  # it grew and was scored
 
 
 def test_cnn_unfitted_has_no_learned_attributes():

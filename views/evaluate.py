@@ -17,15 +17,15 @@ CAPTCHAS_BESIDE = 4
 # of 20 px, room for a three-digit count; past 42 classes rows keep their 15-px minimum and the matrix grows).
 BESIDE_GRID_PIXELS = 460
 FULL_GRID_PIXELS = 640
-# The pictures' column beside the matrix: a captcha thumbnail and its margins.
-GALLERY_PIXELS = 260
+# The pictures' column beside the matrix: a captcha thumbnail and room for its margins.
+GALLERY_PIXELS = CAPTCHA_THUMB + 60
 SCORE_COLUMNS = ("precision", "recall", "f1")
 PERCENT = 100
 # Streamlit draws dataframe rows 35 px high; sizing the table to its rows avoids a scrollbar for 19 letters.
 TABLE_ROW_PIXELS = 35
 # The frame around the rows; half a row more showed as an empty last row.
 TABLE_BORDER_PIXELS = 3
-# Column widths that fit the five columns in the left part of a 1280-px-wide page.
+# Column widths that fit the five columns of the per-letter table in a 1024-px-wide page.
 LETTER_COLUMN_PIXELS = 50
 SCORE_COLUMN_PIXELS = 105
 SUPPORT_COLUMN_PIXELS = 80
@@ -274,8 +274,8 @@ def protocol_section() -> None:
     """The seed's leaky protocol beside the honest one, on the same tiny data."""
     st.subheader("Honest vs the original blog's leaky protocol")
     st.markdown(
-        "The school project's blog post this lab grew from copied letters to balance the classes *before* splitting, "
-        "so copies of the same letter "
+        "The blog post this lab grew from copied letters to balance the classes *before* splitting, so copies of "
+        "the same letter "
         "landed in both training and test, and the test partly measured memory. Here the test captchas are "
         "split off first and only the training split is resampled, so every test letter is truly unseen."
     )
@@ -292,7 +292,7 @@ def protocol_section() -> None:
     st.session_state["compared"] = True
     left, right = st.columns([2, 3], gap="large")
     left.metric("Honest test accuracy", views.percent(result.honest))
-    left.metric("Leaky (seed) test accuracy", views.percent(result.leaky),
+    left.metric("Leaky (blog) test accuracy", views.percent(result.leaky),
                 delta=f"{(result.leaky - result.honest) * PERCENT:+.1f} points", delta_color="inverse")
     right.altair_chart(charts.protocol_chart(result.honest, result.leaky), width="stretch")
     right.caption(f"{result.duplicated_test_letters} of the leaky protocol's {result.leaky_test_letters} test letters "

@@ -156,16 +156,17 @@ def letter_rows(named_letters, readings, key: str) -> None:
     for (filename, original), reading in zip(named_letters, readings):
         cols = st.columns([1, 1, 3], vertical_alignment="center")
         cols[0].image(original, caption=short_name(filename), width=LETTER_PREVIEW)
-        if letter_problem(original):
+        problem = letter_problem(original)
+        if problem:
             # Any blank image still gets some top class; showing it would read as the model seeing a letter.
-            cols[2].warning(views.sentence(letter_problem(original)), icon=":material/visibility_off:")
+            cols[2].warning(views.sentence(problem), icon=":material/visibility_off:")
             continue
         letters_seen[f"{key}: {filename} ({reading.label})"] = reading.image
         cols[1].image(views.zoom(reading.image), caption=f"model input {reading.image.shape[0]}×{reading.image.shape[1]}")
         cols[2].altair_chart(charts.top_k_chart(reading.top), width="stretch")
-        if captcha_shape_note(original):
-            note = views.sentence(captcha_shape_note(original)).rstrip(".")
-            cols[2].caption(f":material/pattern: {note}: the **Captcha** tab cuts it into letters first.")
+        shape = captcha_shape_note(original)
+        if shape:
+            cols[2].caption(f":material/pattern: {views.sentence(shape)} The **Captcha** tab cuts it into letters first.")
 
 
 def short_name(filename: str) -> str:

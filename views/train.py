@@ -89,8 +89,8 @@ def settings_form() -> str:
         format_func=str.capitalize,  # as the Data page names them
         help=WHOLE_HELP if whole else "Balances the classes of the training split only; validation and test stay as they are.",
     )
-    target = row2[1].number_input(
-        "Letters per class", min_value=1, value=options["per_class"], placeholder="auto", key="train_per_class",
+    target = optional_number(
+        row2[1], "Letters per class", "train_per_class", options["per_class"], min_value=1, placeholder="auto",
         disabled=whole or strategy == "none", help="Empty: the largest class for bootstrap, the smallest for downsample.",
     )
     seed = row2[2].number_input("Seed", min_value=0, value=options["seed"], key="train_seed", help="Split, resampling and weights.")
@@ -123,11 +123,21 @@ def network_fields(model: str) -> None:
         format="%.4f", key=f"train_rate_{model}",
     )
     state.update_network_options(model, epochs=int(epochs), batch_size=int(batch), learning_rate=float(rate))
-    limit = cols[3].number_input(
-        "Time limit (min)", *TIME_LIMIT_RANGE, value=state.training_options()["time_limit"], placeholder="none",
-        key="train_time_limit", help=TIME_LIMIT_HELP,
+    limit = optional_number(
+        cols[3], "Time limit (min)", "train_time_limit", state.training_options()["time_limit"],
+        min_value=TIME_LIMIT_RANGE[0], max_value=TIME_LIMIT_RANGE[1], placeholder="none", help=TIME_LIMIT_HELP,
     )
     state.update_training_options(time_limit=None if limit is None else int(limit))
+
+
+def optional_number(column, label: str, key: str, current: int | None, **options) -> int | float | None:
+    """A number input that can be emptied again, showing `current` (the session's setting) at first.
+
+    Its value is seeded in session state and its default stays None: given a number as its default, the browser
+    offers no way to clear the field and turns an emptied one back into that number.
+    """
+    st.session_state.setdefault(key, current)
+    return column.number_input(label, value=None, key=key, **options)
 
 
 def name_note(name: str) -> bool:
