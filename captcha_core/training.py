@@ -10,7 +10,7 @@ import numpy as np
 
 from .choice import AUTO, resolve_model
 from .config import DEFAULT, Config
-from .data import Dataset, check_enough_to_split, check_trainable, plural
+from .data import Dataset, check_enough_to_split, check_trainable
 from .evaluation import Report, evaluate
 from .models import make_classifier, steps_per_epoch
 from .resample import Resampled, resample
