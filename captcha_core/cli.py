@@ -210,7 +210,7 @@ def cmd_evaluate(args) -> int:
 
     from .evaluation import evaluate
     from .persistence import load_model
-    from .review import config_from_dict, is_training_data, training_split
+    from .review import is_training_data, split_made_again
 
     loaded = load_model(args.model)
     letter_size = int(loaded.metadata.get("letter_size", DEFAULT.letter_size))
@@ -229,8 +229,8 @@ def cmd_evaluate(args) -> int:
             f"{' or '.join(map(str, other))}, so it may read them short; `solve --length N` asks it for N")
     letters, captchas, scored = np.arange(len(dataset.letters)), np.arange(len(dataset.texts)), "all of the data"
     if is_training_data(loaded.metadata, dataset):
-        # Most of it was learnt: scoring all of it would boast. The split is made again from the model's config.
-        split = training_split(dataset, config_from_dict(loaded.metadata.get("config")), getattr(loaded.classifier, "kind", "cnn"))
+        # Most of it was learnt: scoring all of it would boast.
+        split = split_made_again(loaded.classifier, dataset, loaded.metadata)
         letters, captchas, scored = split.test, split.test_captchas, "the test split it held out from this, its training data"
         unseen = "captchas" if dataset.is_captchas else "letters"
         say("note: this is the data the model was trained on, so only the test split it held out is scored; "

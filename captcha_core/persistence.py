@@ -256,11 +256,13 @@ def read_keras_safely(path: Path):
     """Load a .keras file with safe_mode on, refusing anything that fails to load cleanly."""
     from .models import configure_tensorflow
 
+    # Before TensorFlow is imported, which a file that is no model at all need not wait for. Keras would call it
+    # "File not found", though it is there.
+    if not zipfile.is_zipfile(path):
+        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({path.name} is not a Keras model file)")
     configure_tensorflow()
     import keras
 
-    if not zipfile.is_zipfile(path):  # Keras would call it "File not found", though it is there
-        raise ModelDamaged(f"{path.parent.name}: model file is damaged ({path.name} is not a Keras model file)")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for bad files; all mean the same to a user.

@@ -98,11 +98,16 @@ def is_training_data(metadata: dict, dataset: Dataset) -> bool:
     return bool(fingerprint) and fingerprint == dataset.fingerprint()
 
 
+def split_made_again(classifier, dataset: Dataset, metadata: dict):
+    """The split this model was trained with, made again on `dataset` from the config in its metadata."""
+    return training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
+
+
 def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
     """Score a model on its test split when `dataset` is (or was generated like) its training data, else on all of it."""
     exact = is_training_data(metadata, dataset)
     if exact or is_generated(metadata):
-        split = training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
+        split = split_made_again(classifier, dataset, metadata)
         report = evaluate(classifier, dataset, split.test, split.test_captchas)
         where = f"{report.n_letters:,} {'characters' if reads_whole(classifier) else 'letters'} from {report.n_captchas:,} captchas"
         description = (

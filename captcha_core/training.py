@@ -113,12 +113,12 @@ def make_keras_callback(
         def on_epoch_end(self, epoch, logs=None):
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, []).append(float(value))
-            now = time.perf_counter()
             # Another epoch as long as this one would end past the limit: stop now rather than cut it off midway.
             # Not when early stopping or the rate schedule already ended training: the clock did not.
-            overrun = now - self.start + (now - self.epoch_start) > time_limit if time_limit is not None else False
-            if overrun and self.epoch < epochs and not self.model.stop_training:
-                self._time_out()
+            if time_limit is not None and self.epoch < epochs and not self.model.stop_training:
+                now = time.perf_counter()
+                if now - self.start + (now - self.epoch_start) > time_limit:
+                    self._time_out()
             self._report(steps, logs or {}, final=True)
 
         def _report(self, step, logs, final, phase="training"):
