@@ -1,7 +1,8 @@
 """How captchas get their text: a label list (CSV or text), a sidecar `<stem>.txt`, or the file name.
 
 Public captcha sets label their images in several ways. The file name is the usual one (`2b827.png`,
-`2b827_3.png`), some add a counter in front (`0001_2b827.png`), browsers add ` (1)` to a second download,
+`2b827_3.png`, `2b827-3.png`, `2b827.3.png`), some add a counter in front (`0001_2b827.png`), browsers add
+` (1)` to a second download,
 and some sets ship a `labels.csv` for their images. Names that are only counters (`img_0001.png`, `0001.png`,
 `img0001.png`) hold no text at all: training on them gives a model that "reads" the counter, so they are
 refused with a message that says how to label the images.
@@ -25,6 +26,9 @@ LIST_MIN_MATCHED = 0.5
 LIST_MIN_DISTINCT = 0.5
 # Delimiters tried, in order, on a label list's rows; None splits on runs of spaces.
 LIST_DELIMITERS = (",", "\t", ";", None)
+# What ends a captcha's text in its file name, before a copy number or after a counter: no captcha alphabet we know
+# uses these, and sets number their repeated texts with each of them (abcd_2, abcd-2, abcd.2).
+NAME_SEPARATORS = re.compile(r"[_.-]")
 # " (3)": the suffix a browser gives a file downloaded a second time.
 DOWNLOAD_COPY = re.compile(r" \(\d+\)$")
 # A counter with a word in front and no separator: img0001, captcha12.
@@ -37,8 +41,8 @@ COUNTER_MIN_FILL = 0.9
 
 
 def stem_label(stem: str) -> str:
-    """A captcha's label from its file stem: up to the first underscore, without a download copy's ' (3)'."""
-    return without_copy_suffix(stem).split("_", 1)[0]
+    """A captcha's label from its file stem: up to the first `_`, `-` or `.`, without a download copy's ' (3)'."""
+    return NAME_SEPARATORS.split(without_copy_suffix(stem), maxsplit=1)[0]
 
 
 def without_copy_suffix(stem: str) -> str:
@@ -68,7 +72,7 @@ def counted_in_most_folders(paths: list[str], values: list[str]) -> bool:
 
 def labels_from_names(paths: list[str]) -> dict[str, str]:
     """Each image's label from its file name; a counter in front of the text (`0001_2b827.png`) is skipped."""
-    fields = [without_copy_suffix(PurePosixPath(p).stem).split("_") for p in paths]
+    fields = [NAME_SEPARATORS.split(without_copy_suffix(PurePosixPath(p).stem)) for p in paths]
     if paths and all(len(f) > 1 and f[1] for f in fields) and counted_in_most_folders(paths, [f[0] for f in fields]):
         return {p: f[1] for p, f in zip(paths, fields)}
     return {p: f[0] for p, f in zip(paths, fields)}

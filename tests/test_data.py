@@ -191,6 +191,14 @@ def test_a_counter_in_front_of_the_text_and_a_download_copys_suffix_are_not_the_
     assert sorted(load_path(tmp_path / "copies").texts) == sorted(t for t, _ in captchas[:3])
 
 
+@pytest.mark.parametrize("separator", ["_", "-", "."])
+def test_a_repeat_number_after_the_text_or_a_counter_before_it_is_not_the_label(tmp_path, captchas, separator):
+    write_set(tmp_path / "repeats", captchas, lambda i, text: f"{text}{separator}{i + 80}.png")
+    assert sorted(load_path(tmp_path / "repeats").texts) == sorted(t for t, _ in captchas)
+    write_set(tmp_path / "counted", captchas, lambda i, text: f"{i:04d}{separator}{text}.png")
+    assert load_path(tmp_path / "counted").texts == [t for t, _ in captchas]
+
+
 @pytest.mark.parametrize("list_name, line", [
     ("labels.csv", lambda name, text: f"{name},{text}"),
     ("labels.txt", lambda name, text: f"{name} {text}"),
