@@ -16,6 +16,9 @@ CURVE_HEIGHT = 340
 # Axis and legend text big and dark enough for the back of a classroom: Streamlit's own theme draws about 10 px grey.
 READABLE_FONT = 13
 READABLE_INK = "#31333f"
+# Pixels between a chart's title and what follows, and between a legend and the plot.
+TITLE_OFFSET = 4
+LEGEND_OFFSET = 8
 # Keras names the validation twin of every metric "val_<metric>".
 VALIDATION_PREFIX = "val_"
 
@@ -23,10 +26,14 @@ VALIDATION_PREFIX = "val_"
 def readable(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """The chart with its axis and legend text sized for a projector."""
     # Labels centred on their ticks: flushed in from the ends, "100%" sat below the points drawn at 100%.
+    # Streamlit's theme leaves about 60 px of blank between a title, a legend above the plot and the plot; these
+    # offsets give that height back to the plot.
     return chart.configure_axis(
         labelFontSize=READABLE_FONT, titleFontSize=READABLE_FONT, labelColor=READABLE_INK, titleColor=READABLE_INK,
         labelFlush=False,
-    ).configure_legend(labelFontSize=READABLE_FONT, labelColor=READABLE_INK)
+    ).configure_legend(
+        labelFontSize=READABLE_FONT, labelColor=READABLE_INK, padding=0, offset=LEGEND_OFFSET,
+    ).configure_title(offset=TITLE_OFFSET)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -272,9 +272,9 @@ def registry_frame(entries) -> pd.DataFrame:
     return frame.astype({"epochs": "Int64"})
 
 
-def accuracy_column(name: str, width: str | None = None):
+def accuracy_column(name: str):
     """A 0-100% bar for one of the registry's accuracies."""
-    return st.column_config.ProgressColumn(name, format="percent", min_value=0.0, max_value=1.0, width=width)
+    return st.column_config.ProgressColumn(name, format="percent", min_value=0.0, max_value=1.0)
 
 
 ACCURACIES = ("letter acc", "captcha acc")
@@ -288,26 +288,44 @@ REGISTRY_COLUMNS = {
 }
 
 
-COMPACT_COLUMNS = ["name", "kind", *ACCURACIES]
-# Home shows the registry in half the page: medium progress bars pushed "captcha acc" out of sight.
-COMPACT_CONFIG = {**REGISTRY_COLUMNS, **{column: accuracy_column(column, "small") for column in ACCURACIES}}
-
-
 NO_MODELS = "No trained models yet. Train one here, or use Quick start on the Home page."
 
 
-def registry_table(key: str, compact: bool = False, empty: str = NO_MODELS) -> list:
+def registry_table(key: str, empty: str = NO_MODELS) -> list:
     """The registry as a table (or the `empty` hint when there is none); returns its entries."""
     entries = cache.registry()
     if not entries:
         st.info(empty, icon=":material/inventory_2:")
         return entries
-    frame = registry_frame(entries)
-    st.dataframe(
-        frame[COMPACT_COLUMNS] if compact else frame, hide_index=True, placeholder=MISSING,
-        column_config=COMPACT_CONFIG if compact else REGISTRY_COLUMNS, key=key,
-    )
+    st.dataframe(registry_frame(entries), hide_index=True, placeholder=MISSING, column_config=REGISTRY_COLUMNS, key=key)
     return entries
+
+
+# Home lists the newest few; the Train page has them all.
+HOME_MODELS_SHOWN = 4
+
+
+def model_line(metadata: dict, name: str) -> str:
+    """One model in words: its name, kind and held-out accuracies."""
+    metrics = metadata.get("metrics", {})
+    scores = [f"{percent(metrics[key])} {what}" for key, what in (("letter_accuracy", "of letters"),
+                                                                   ("captcha_accuracy", "of whole captchas"))
+              if metrics.get(key) is not None]
+    return " · ".join([f"`{name}`", metadata.get("model_kind", "?"), *scores])
+
+
+def registry_list(empty: str, shown: int = HOME_MODELS_SHOWN) -> None:
+    """The newest models as lines that wrap, where half a page is too narrow for the registry's table: at 1024 px
+    its columns scrolled the accuracies out of sight."""
+    entries = cache.registry()
+    if not entries:
+        st.info(empty, icon=":material/inventory_2:")
+        return
+    lines = [f"- {model_line(entry.metadata, entry.name)}" for entry in entries[:shown]]
+    if len(entries) > shown:
+        lines.append(f"- and {len(entries) - shown:,} older on the **Train** page")
+    st.markdown("\n".join(lines))
+    st.caption("Accuracies on each model's held-out test split.")
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

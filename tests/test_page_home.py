@@ -59,3 +59,29 @@ def test_quick_start_says_it_replaces_data_the_user_loaded(home):
     at.session_state["dataset_spec"] = {"kind": "folder", "path": "/data/class-captchas"}
     at.run()
     assert "Replaces the loaded data (server folder /data/class-captchas)" in at.button(key="quick_start").proto.help
+
+
+def test_trained_models_are_listed_in_words_that_wrap(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from ui_support import clear_caches, tiny_model_folder
+
+    from lab_ui.job_views import HOME_MODELS_SHOWN
+    from lab_ui.model_views import percent
+
+    folder = tiny_model_folder(str(tmp_path / "trained"))
+    metrics = json.loads((folder / "metadata.json").read_text())["metrics"]
+    for i in range(HOME_MODELS_SHOWN + 1):
+        shutil.copytree(folder, tmp_path / "home" / "models" / f"model-{i}")
+    monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path / "home"))
+    clear_caches()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    listing = next(m.value for m in at.markdown if "of letters" in m.value)
+    lines = listing.splitlines()
+    assert len(lines) == HOME_MODELS_SHOWN + 1 and lines[-1] == "- and 1 older on the **Train** page"
+    expected = f"cnn · {percent(metrics['letter_accuracy'])} of letters · {percent(metrics['captcha_accuracy'])} of whole captchas"
+    assert all(line.endswith(expected) for line in lines[:-1])
+    assert not at.dataframe  # a table in half the page scrolled the accuracies out of sight
+    clear_caches()

@@ -73,7 +73,7 @@ with status:
     # While a training runs the button is disabled, so the empty registry points at the training instead.
     empty = ("No trained models yet: the training below adds one when it finishes." if busy
              else "No trained models yet: press **Generate data and train**.")
-    job_views.registry_table(key="home_registry", compact=True, empty=empty)
+    job_views.registry_list(empty)
 
 # Right under the button that starts it, so the progress shows where the reader is looking.
 job_views.job_panel()
