@@ -221,9 +221,12 @@ def render_done(snap: jobs.JobState) -> None:
     if snap.choice:
         st.caption(f"auto chose {snap.model_kind}: {snap.choice}")
     outcome_notes(metrics, snap.model_kind)
-    with st.container(horizontal=True):
+    with st.container(horizontal=True, vertical_alignment="center"):
         st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
         st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
+        # The outcome and its curves otherwise stay on Home and Train for the rest of the session.
+        st.button("Hide this result", icon=":material/close:", key="job_dismiss", type="tertiary",
+                  on_click=state.dismiss_job, args=(snap.job_id,), help="The model stays in the registry.")
 
 
 def outcome_notes(metrics: dict, model_kind: str) -> None:

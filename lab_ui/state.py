@@ -163,7 +163,14 @@ def follows_job(job_id: int, active: bool) -> bool:
     if active:
         st.session_state["watched_job"] = job_id
         return True
+    if st.session_state.get("dismissed_job") == job_id:
+        return False
     return job_id in (started_job(), st.session_state.get("watched_job"))
+
+
+def dismiss_job(job_id: int) -> None:
+    """Stop showing a finished job's outcome in this session; its model stays in the registry."""
+    st.session_state["dismissed_job"] = job_id
 
 
 def adopt_finished_job(job_id: int, model_name: str) -> None:

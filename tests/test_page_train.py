@@ -107,6 +107,10 @@ def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     assert not [m for m in [*later.success, *later.warning] if "Trained and saved" in m.value]
     # The same name again is versioned, never overwritten.
     assert any("saved as `tiny-2`" in c.value for c in at.caption)
+    # Hidden, the outcome and its curves leave this session's page; the model stays in the registry.
+    at.button(key="job_dismiss").click().run()
+    assert not [m for m in [*at.success, *at.warning] if "Trained and saved" in m.value]
+    assert not at.get("vega_lite_chart") and "tiny" in at.dataframe[0].value["name"].tolist()
 
 
 def test_a_sequence_training_stuck_at_the_start_says_what_to_do(workspace):

@@ -295,6 +295,9 @@ def inside_section() -> None:
         st.info("This model is a random forest: it has no layers to look inside. Pick a CNN model to see them.")
         return
     follow_newest_letter()
+    # The Random sample tab draws its captcha even while another tab is open, so a first visit already offers its
+    # letters here; without this line, a letter nobody showed the model seemed to come from nowhere.
+    st.caption("Any letter from the tabs above: your uploads and drawings, and the **Random sample** tab's captcha.")
     choice = st.selectbox("Letter", list(letters_seen), key="inside_letter")
     letter = letters_seen[choice]
     maps = look.activations(predictor.classifier, letter)
