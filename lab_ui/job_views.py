@@ -197,7 +197,7 @@ def reads_nothing_yet(snap: jobs.JobState) -> bool:
     return snap.model_kind == "sequence" and never_read(snap.history)
 
 
-# The registry's percent bars show two places; the outcome line matches them.
+# The registry's percent bars show two places; the outcome line and Home's list match them.
 ACCURACY_DECIMALS = 2
 
 
@@ -311,7 +311,7 @@ HOME_MODELS_SHOWN = 4
 def model_line(metadata: dict, name: str) -> str:
     """One model in words: its name, kind and held-out accuracies."""
     metrics = metadata.get("metrics", {})
-    scores = [f"{percent(metrics[key])} {what}" for key, what in (("letter_accuracy", "of letters"),
+    scores = [f"{percent(metrics[key], ACCURACY_DECIMALS)} {what}" for key, what in (("letter_accuracy", "of letters"),
                                                                    ("captcha_accuracy", "of whole captchas"))
               if metrics.get(key) is not None]
     return " · ".join([f"`{name}`", metadata.get("model_kind", "?"), *scores])

@@ -67,7 +67,7 @@ def test_trained_models_are_listed_in_words_that_wrap(tmp_path, monkeypatch):
 
     from ui_support import clear_caches, tiny_model_folder
 
-    from lab_ui.job_views import HOME_MODELS_SHOWN
+    from lab_ui.job_views import ACCURACY_DECIMALS, HOME_MODELS_SHOWN
     from lab_ui.model_views import percent
 
     folder = tiny_model_folder(str(tmp_path / "trained"))
@@ -81,7 +81,8 @@ def test_trained_models_are_listed_in_words_that_wrap(tmp_path, monkeypatch):
     listing = next(m.value for m in at.markdown if "of letters" in m.value)
     lines = listing.splitlines()
     assert len(lines) == HOME_MODELS_SHOWN + 1 and lines[-1] == "- and 1 older on the **Train** page"
-    expected = f"cnn · {percent(metrics['letter_accuracy'])} of letters · {percent(metrics['captcha_accuracy'])} of whole captchas"
+    letters, captchas = (percent(metrics[key], ACCURACY_DECIMALS) for key in ("letter_accuracy", "captcha_accuracy"))
+    expected = f"cnn · {letters} of letters · {captchas} of whole captchas"
     assert all(line.endswith(expected) for line in lines[:-1])
     assert not at.dataframe  # a table in half the page scrolled the accuracies out of sight
     clear_caches()
