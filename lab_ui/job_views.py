@@ -306,13 +306,13 @@ def registry_table(key: str, empty: str = NO_MODELS) -> list:
 
 # Home lists the newest few; the Train page has them all.
 HOME_MODELS_SHOWN = 4
+SCORES_IN_WORDS = (("letter_accuracy", "of letters"), ("captcha_accuracy", "of whole captchas"))
 
 
 def model_line(metadata: dict, name: str) -> str:
     """One model in words: its name, kind and held-out accuracies."""
     metrics = metadata.get("metrics", {})
-    scores = [f"{percent(metrics[key], ACCURACY_DECIMALS)} {what}" for key, what in (("letter_accuracy", "of letters"),
-                                                                   ("captcha_accuracy", "of whole captchas"))
+    scores = [f"{percent(metrics[key], ACCURACY_DECIMALS)} {what}" for key, what in SCORES_IN_WORDS
               if metrics.get(key) is not None]
     return " · ".join([f"`{name}`", metadata.get("model_kind", "?"), *scores])
 
