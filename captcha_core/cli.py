@@ -304,14 +304,36 @@ def cmd_solve(args) -> int:
     images, rejected = collect_images(args.images)
     readings = predictor.solve_many([im for _, im in images], length=args.length)
     expected = args.length or predictor.captcha_length
-    rows = []
+    rows, unread = [], []
     for (name, _), r in zip(images, readings):
         if not r.text:  # nothing to answer with: an empty line would look like a crash
             rejected.append((name, NOTHING_READ if predictor.reads_whole else cut_problem(0, expected)))
+            unread.append(name)
             continue
         note = "" if r.segmented_ok else cut_problem(len(r.boxes), expected)
         rows.append({"file": name, "text": r.text, "confidence": r.confidence, "note": note})
-    return finish_batch(rows, rejected, args.json, lambda r: with_note(f"{r['file']}: {r['text']} ({r['confidence']:.1%})", r))
+    lengths = (args.length,) if args.length else predictor.captcha_lengths
+    score = score_by_names(rows, unread, predictor.labels, lengths)
+    code = finish_batch(rows, rejected, args.json, lambda r: with_note(f"{r['file']}: {r['text']} ({r['confidence']:.1%})", r))
+    if score:
+        say(score)  # after the readings, where a long list ends
+    return code
+
+
+def score_by_names(rows: list[dict], unread: list[str], labels, lengths) -> str | None:
+    """Give each reading whose file name holds a text this model could read its `truth`, and say how many were right
+    (None when no name holds one); `unread` names the images read as nothing, which count as wrong."""
+    from .prediction import truth_in_name
+
+    for row in rows:
+        truth = truth_in_name(row["file"], labels, lengths)
+        if truth is not None:
+            row["truth"] = truth
+    right = sum(row.get("truth") == row["text"] for row in rows)
+    named = sum("truth" in row for row in rows) + sum(truth_in_name(name, labels, lengths) is not None for name in unread)
+    if not named:
+        return None
+    return f"read right: {right:,} of {named:,} ({right / named:.2%}), going by the text in their file names"
 
 
 def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: bool, line) -> int:

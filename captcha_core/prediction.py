@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 
 from .config import DEFAULT, Config
 from .data import plural
 from .inspect import has_ink
+from .labels import stem_label
 from .models import reads_whole
 from .persistence import LoadedModel, load_model
 from .segmentation import normalize_letter, segment_variants
@@ -44,6 +46,15 @@ class CaptchaReading:
 
 NO_LETTER = "no letter found: the image is blank or almost one tone"
 NOTHING_READ = "the model read no characters in it: the picture may be blank, or unlike its training captchas"
+
+
+def truth_in_name(filename: str, labels, lengths=()) -> str | None:
+    """The text a captcha's file name gives (`abcd_2.png` gives abcd), when this model could read it: every character
+    one of its `labels`, and the length one it learnt (any, when `lengths` is empty); else None."""
+    text = stem_label(PurePath(filename).stem)
+    if not text or not set(text) <= {str(label) for label in labels}:
+        return None
+    return text if not lengths or len(text) in lengths else None
 
 
 def cut_problem(found: int, expected: int | None) -> str:
@@ -84,6 +95,7 @@ class Predictor:
         self.metadata = loaded.metadata
         self.letter_size = int(self.metadata.get("letter_size", config.letter_size))
         self.captcha_length = self.metadata.get("captcha_length")
+        self.captcha_lengths = tuple((self.metadata.get("data") or {}).get("captcha_lengths") or ())
         self.config = config.with_(letter_size=self.letter_size)
         self.reads_whole = reads_whole(self.classifier)
         # The first call builds the graph; pay for it at load time, not on a student's first click.

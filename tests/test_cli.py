@@ -82,6 +82,11 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     assert [r["text"] for r in rows[:3]] and all(len(r["text"]) == 4 for r in rows[:3])
     assert rows[3]["file"] == str(bad) and "error" in rows[3]
     assert "notes.png" in solved.stderr and "Traceback" not in solved.stderr
+    # The files are named by their text, so each reading gets its truth and the run says how many were right;
+    # "notes" holds letters this model does not know, so it gives no truth.
+    assert [r["truth"] for r in rows[:3]] == [p.stem.split("_")[0] for p in some]
+    right = sum(r["text"] == r["truth"] for r in rows[:3])
+    assert f"read right: {right} of 3 ({right / 3:.2%}), going by the text in their file names" in solved.stderr
 
     letters = tmp_path / "letters"
     assert run("extract", "--captchas", captcha_folder, "--out", letters).returncode == 0

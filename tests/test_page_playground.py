@@ -76,6 +76,21 @@ def test_an_uploaded_captcha_is_read(with_model, model_folder):
     assert "mine.png" in all_text(at)
 
 
+def test_captchas_named_by_their_text_are_marked_right_or_wrong(with_model, model_folder):
+    (text, image), (_, other) = generate_captchas(2, seed=1234)
+    predictor = Predictor.from_folder(model_folder)
+    wrong_name = "".join(reversed(text)) if text != text[::-1] else text[1:] + text[0]
+    named = [(f"{text}_1.png", image, text), (f"{wrong_name}.png", other, wrong_name)]
+    right = sum(predictor.solve(picture).text == truth for _, picture, truth in named)
+    at = open_page(PAGE)
+    at.file_uploader(key="captcha_upload").set_value(
+        [(name, image_to_png_bytes(picture), "image/png") for name, picture, _ in named]).run()
+    assert not at.exception, at.exception
+    assert f"**{right} of 2** captchas read right, going by the text in their file names." in all_text(at)
+    headings = [m.value for m in at.markdown if m.value.startswith("**") and ".png" in m.value]
+    assert len(headings) == 2 and all("its name gives its text" in h for h in headings)
+
+
 def test_uploads_are_still_read_after_a_visit_to_another_page_until_cleared(with_model):
     _, image = generate_captchas(1, seed=1234)[0]
     at = open_page(PAGE)

@@ -85,3 +85,14 @@ def test_a_cut_letter_read_again_as_it_is_gets_the_captchas_answer(tiny_model_di
         again = predictor.read_normalized(np.stack(reading.crops), k=2)
         assert [r.label for r in again] == [top[0][0] for top in reading.top]
         assert np.allclose([r.confidence for r in again], [top[0][1] for top in reading.top], atol=1e-5)
+
+
+def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
+    from captcha_core.prediction import truth_in_name
+
+    labels = list("abcd23")
+    assert truth_in_name("uploads/ab2d_3.png", labels, (4,)) == "ab2d"
+    assert truth_in_name("ab2d-91.png", labels, ()) == "ab2d"  # any length when none was recorded
+    assert truth_in_name("ab2d.png", labels, (5, 6)) is None  # a length it never learnt
+    assert truth_in_name("photo.png", labels, ()) is None  # characters it does not know
+    assert truth_in_name("captcha_abcd.png", labels, (4,)) is None  # the name's first field is not the text

@@ -8,7 +8,7 @@ from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem
+from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem, truth_in_name
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
 from lab_ui import model_charts as charts
@@ -144,11 +144,16 @@ def captcha_tab() -> None:
         return
     good = decode_uploads(files)
     readings = predictor.solve_many([image for _, image in good]) if good else []
-    for i, ((filename, image), reading) in enumerate(zip(good, readings)):
+    truths = [truth_in_name(filename, predictor.labels, predictor.captcha_lengths) for filename, _ in good]
+    named = [(reading.text, truth) for reading, truth in zip(readings, truths) if truth is not None]
+    if len(named) > 1:
+        right = sum(text == truth for text, truth in named)
+        st.markdown(f"**{right} of {len(named)}** captchas read right, going by the text in their file names.")
+    for i, ((filename, image), reading, truth) in enumerate(zip(good, readings, truths)):
         if i:
             st.divider()
-        st.markdown(f"**{filename}**")
-        show_reading(image, reading, filename)
+        st.markdown(f"**{filename}**" + (" · its name gives its text, so the reading is marked right or wrong" if truth else ""))
+        show_reading(image, reading, filename, truth=truth)
 
 
 def letter_rows(named_letters, readings, key: str) -> None:
