@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -85,6 +85,8 @@ class ModelReview:
     exact: bool  # True: the very test split of training; False: another dataset, scored whole
     n_letters: int
     description: str
+    # Letter row -> (its captcha's text, its place in it from 1): where a misread letter was cut from.
+    sources: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def reads_whole(self) -> bool:
@@ -120,9 +122,19 @@ def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
         report, description = _review_other_data(classifier, dataset, metadata)
     if reads_whole(classifier):
         images = {row: dataset.images[row] for row, *_ in report.misreads}
-    else:
-        images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
-    return ModelReview(report, images, exact, report.n_letters, description)
+        return ModelReview(report, images, exact, report.n_letters, description)
+    images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
+    return ModelReview(report, images, exact, report.n_letters, description, letter_sources(dataset, list(images)))
+
+
+def letter_sources(dataset: Dataset, rows: list[int]) -> dict[int, tuple[str, int]]:
+    """For letter rows of a captcha dataset: the text of the captcha each was cut from and its place in it (from 1)."""
+    if not dataset.texts:
+        return {}
+    groups = dataset.letters.groups
+    # A captcha's letters are stored together and in reading order, so a letter's place counts its captcha's rows before it.
+    first_row = {int(group): int(row) for row, group in reversed(list(enumerate(groups.tolist())))}
+    return {row: (dataset.texts[int(groups[row])], row - first_row[int(groups[row])] + 1) for row in rows}
 
 
 def training_split(dataset: Dataset, config: Config, kind: str):

@@ -24,7 +24,11 @@ def test_review_rebuilds_the_exact_test_split(tiny_model_dir):
     assert result.exact
     assert result.report.n_letters == stored["n_test_letters"]
     assert abs(result.report.letter_accuracy - stored["letter_accuracy"]) < 1e-9
-    assert set(result.images) == {m.row for m in result.report.mistakes}
+    assert set(result.images) == {m.row for m in result.report.mistakes} == set(result.sources)
+    # Every letter's source names the captcha it was cut from and its place there.
+    sources = review.letter_sources(dataset, list(range(len(dataset.letters))))
+    assert all(text[place - 1] == dataset.letters.labels[row] for row, (text, place) in sources.items())
+    assert sources[0] == (dataset.texts[dataset.letters.groups[0]], 1) and {place for _, place in sources.values()} == set(range(1, 5))
     assert len(review.confusion_pairs(result.report)) == len(result.report.labels) ** 2
 
 

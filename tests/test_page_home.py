@@ -59,6 +59,8 @@ def test_quick_start_says_it_replaces_data_the_user_loaded(home):
     at.session_state["dataset_spec"] = {"kind": "folder", "path": "/data/class-captchas"}
     at.run()
     assert "Replaces the loaded data (server folder /data/class-captchas)" in at.button(key="quick_start").proto.help
+    assert any("Replaces the loaded data (server folder /data/class-captchas)" in c.value for c in at.caption)
+    assert not any("Replaces the loaded data" in c.value for c in home.caption)
 
 
 def test_trained_models_are_listed_in_words_that_wrap(tmp_path, monkeypatch):

@@ -115,7 +115,16 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         st.info("No test letter fell in this cell.")
         return
     shown = found[:GALLERY_MAX]
-    views.pictures([views.zoom(result.images[m.row]) for m in shown], [f"{m.confidence:.0%} sure" for m in shown], len(found))
+    views.pictures([views.zoom(result.images[m.row]) for m in shown], [mistake_caption(result, m) for m in shown], len(found))
+
+
+def mistake_caption(result, mistake) -> str:
+    """How sure the model was, and the captcha the letter was cut from: a bad cut shows in its neighbours."""
+    sure = f"{mistake.confidence:.0%} sure"
+    if mistake.row not in result.sources:
+        return sure
+    text, place = result.sources[mistake.row]
+    return f"{sure} · letter {place} of {text}"
 
 
 def no_mistakes(what: str) -> None:

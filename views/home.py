@@ -63,6 +63,10 @@ with launch:
     if st.button("Generate data and train", type="primary", icon=":material/play_arrow:", key="quick_start", disabled=busy,
                  help=replaces):
         quick_start()
+    if replaces:
+        # In words under the button, not only in its tooltip: a teacher back on Home to restart the demo swapped a
+        # class's own captchas out without seeing one.
+        st.caption(f":material/swap_horiz: {replaces} The Data page can load yours again.")
     st.page_link(job_views.PLAYGROUND_PAGE, label="Open the Playground", icon=":material/draw:")
     st.page_link("views/data.py", label="Or look at the data first", icon=":material/dataset:")
 
