@@ -103,6 +103,20 @@ def pad_to_size(image: np.ndarray, height: int, width: int) -> np.ndarray:
     )
 
 
+def preview_captchas(dataset: Dataset, count: int, draw: int = 0, seed: int = 0) -> tuple[int, ...]:
+    """Indices of `count` captchas the cutter did cut, in file order: half of them, where there are enough, forced to
+    their count, since those are the cuts worth checking. Files come sorted by name, so they are drawn at random;
+    each `draw` number gives another handful."""
+    ok = np.ones(len(dataset.texts), bool) if dataset.segment_ok is None else dataset.segment_ok
+    clean = np.ones_like(ok) if dataset.clean_cut is None else dataset.clean_cut
+    rng = np.random.default_rng([seed, draw])
+    forced = rng.permutation(np.flatnonzero(ok & ~clean))
+    cleanly = rng.permutation(np.flatnonzero(ok & clean))
+    n_forced = min(len(forced), max(count // 2, count - len(cleanly)))
+    chosen = np.concatenate([forced[:n_forced], cleanly[: count - n_forced]])
+    return tuple(sorted(int(i) for i in chosen))
+
+
 def failed_captchas(dataset: Dataset) -> np.ndarray:
     """Indices of the captchas segmentation could not cut into their label's number of letters."""
     if dataset.segment_ok is None:

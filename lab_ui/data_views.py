@@ -9,10 +9,10 @@ from captcha_core.choice import training_yield
 from captcha_core.config import DEFAULT, Config
 from captcha_core.data import Dataset, DatasetError, check_trainable, plural
 from captcha_core.preview import (
-    class_samples, draw_boxes, failed_captchas, pad_to_size, tile, training_balance,
+    class_samples, draw_boxes, failed_captchas, pad_to_size, preview_captchas, tile, training_balance,
 )
 
-from . import graphs
+from . import graphs, state
 from .model_views import MISSING, percent
 
 # Picture sizes: enough letters to see the variety of a class, captchas shown large enough to judge the boxes.
@@ -173,19 +173,17 @@ def segmentation_preview(dataset: Dataset) -> None:
     )
     clean = dataset.clean_cut_share
     fingerprint = dataset.fingerprint()
-    show_captchas(boxed_captchas(fingerprint, preview_rows(len(dataset.texts)), dataset))
+    rows = preview_captchas(dataset, PREVIEW_CAPTCHAS, state.preview_draw(), DEFAULT.seed)
+    show_captchas(boxed_captchas(fingerprint, rows, dataset))
+    if len(dataset.texts) > PREVIEW_CAPTCHAS:
+        st.button("Show other captchas", icon=":material/shuffle:", key="preview_draw_next", on_click=state.next_preview_draw,
+                  help="Another random handful, half of them cut by count where there are enough.")
     if len(failed):
         st.markdown(f"**:red[{len(failed):,} captchas could not be cut]** (red boxes), showing up to {FAILED_SHOWN}:")
         show_captchas(boxed_captchas(fingerprint, tuple(int(i) for i in failed[:FAILED_SHOWN]), dataset))
     elif clean is None or clean >= DEFAULT.auto_yield_threshold:
         cleanly = "" if clean is None or clean == 1 else f", {percent(clean, decimals=0)} of them cleanly"
         st.success(f"Every captcha was cut into the right number of letters{cleanly}.", icon=":material/check_circle:")
-
-
-def preview_rows(n: int) -> tuple[int, ...]:
-    """A fixed random handful of captchas: files come sorted by name, so the first few would all look alike."""
-    rng = np.random.default_rng(DEFAULT.seed)
-    return tuple(sorted(int(i) for i in rng.choice(n, size=min(PREVIEW_CAPTCHAS, n), replace=False)))
 
 
 def show_captchas(items: list[tuple[np.ndarray, str]]) -> None:

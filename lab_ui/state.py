@@ -180,6 +180,16 @@ def adopt_finished_job(job_id: int, model_name: str) -> None:
         select_model(model_name)
 
 
+def preview_draw() -> int:
+    """Which handful of captchas the Data page's segmentation preview shows: 0 at first, one more per click."""
+    return st.session_state.setdefault("preview_draw", 0)
+
+
+def next_preview_draw() -> None:
+    """Show another handful of captchas in the segmentation preview."""
+    st.session_state["preview_draw"] = preview_draw() + 1
+
+
 def playground_tab(tabs: list[str]) -> str:
     """The Playground tab this session last chose, the first one at first."""
     chosen = st.session_state.setdefault("playground_tab", tabs[0])

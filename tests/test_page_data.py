@@ -79,6 +79,12 @@ def test_captchas_that_only_cut_by_force_say_so_and_point_to_the_sequence_model(
     assert clean_share_words(0.0) == "None" and clean_share_words(0.006) == "Only 0.6%" and clean_share_words(0.41) == "Only 41.0%"
     assert any(f"{clean_share_words(expected)} of the training captchas (the ones not held out for testing) were cut cleanly" in i.value and "sequence model" in i.value
                for i in at.info)
+    # The preview shows other captchas on request.
+    captions = lambda: [c for image in at.get("image") for c in image.proto.imgs if c.caption]  # noqa: E731
+    before = [c.caption for c in captions()]
+    assert any(caption.endswith(": cut by count") for caption in before)  # the forced cuts are the ones worth a look
+    at.button(key="preview_draw_next").click().run()
+    assert not at.exception and [c.caption for c in captions()] != before
 
 
 def test_generator_and_resampling_settings_update_the_histograms(data_page):

@@ -6,8 +6,8 @@ import pytest
 
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
 from captcha_core.preview import (
-    BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_size, tile,
-    training_balance,
+    BOX_FAILED, BOX_FORCED, BOX_OK, class_samples, crisp_scale, draw_boxes, failed_captchas, pad_to_size,
+    preview_captchas, tile, training_balance,
 )
 
 
@@ -86,3 +86,22 @@ def test_pictures_of_different_sizes_are_padded_with_their_paper_to_one_size():
     assert (padded[0][:5] == 200).all() and (padded[1][:, :5] == 230).all() and (padded[1][5:15, 15:25] == 0).all()
     gray = np.full((4, 6), 180, np.uint8)  # grayscale pictures have a paper level, not a colour
     assert (pad_to_size(gray, 6, 6) == 180).all()
+
+
+def test_the_segmentation_preview_shows_forced_cuts_beside_clean_ones_and_a_new_handful_per_draw(easy_dataset):
+    from dataclasses import replace
+
+    n = len(easy_dataset.texts)
+    ok = np.ones(n, bool)
+    ok[:3] = False  # failed: shown elsewhere, never here
+    clean = np.ones(n, bool)
+    clean[3:13] = False  # ten cut by count
+    dataset = replace(easy_dataset, segment_ok=ok, clean_cut=clean)
+    first = preview_captchas(dataset, 8, draw=0)
+    assert len(first) == 8 and list(first) == sorted(first) and min(first) >= 3
+    assert sum(3 <= i < 13 for i in first) == 4  # half of them forced
+    assert preview_captchas(dataset, 8, draw=0) == first and preview_captchas(dataset, 8, draw=1) != first
+    # Too few clean ones: forced ones fill the rest; too few captchas: all of them.
+    only_forced = replace(easy_dataset, segment_ok=np.ones(n, bool), clean_cut=np.arange(n) < 2)
+    assert len(preview_captchas(only_forced, 8)) == 8
+    assert preview_captchas(replace(easy_dataset, segment_ok=np.arange(n) < 5, clean_cut=None), 8) == (0, 1, 2, 3, 4)
