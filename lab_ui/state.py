@@ -190,6 +190,25 @@ def next_preview_draw() -> None:
     st.session_state["preview_draw"] = preview_draw() + 1
 
 
+def drawing_to_restore(widget_key: str) -> dict | None:
+    """The drawing the Playground's canvas starts from: on a visit, the last one drawn before the page was left.
+
+    Streamlit forgets a widget's state when its page is left. Within one visit the canvas must get the very same
+    starting drawing on every run: a change redraws it, and None empties it."""
+    if widget_key not in st.session_state:
+        st.session_state["drawing_start"] = st.session_state.get("kept_drawing")
+    return st.session_state.get("drawing_start")
+
+
+def kept_drawing(drawing: dict | None, image):
+    """The canvas's drawing, kept for the next visit to the page, and its picture: the one the canvas sent, or on a
+    visit's first run, before the canvas has sent any, the picture kept with the drawing it restores."""
+    if drawing is not None and image is not None:
+        st.session_state["kept_drawing"], st.session_state["kept_drawing_image"] = drawing, image
+        return image
+    return st.session_state.get("kept_drawing_image") if st.session_state.get("drawing_start") else None
+
+
 def playground_tab(tabs: list[str]) -> str:
     """The Playground tab this session last chose, the first one at first."""
     chosen = st.session_state.setdefault("playground_tab", tabs[0])

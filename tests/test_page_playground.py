@@ -200,3 +200,22 @@ def test_a_whole_captcha_in_the_letters_tab_is_pointed_to_the_captcha_tab(with_m
     assert len(hints) == 1 and "The **Captcha** tab cuts it into letters first" in hints[0]  # not for the square letter
     captions = [c for image in at.get("image") for c in image.captions]
     assert "a_whole_c….png" in captions and "bar.png" in captions  # 14 characters fit on one line
+
+
+def test_a_drawing_is_read_again_after_a_visit_to_another_page(with_model, model_folder):
+    import cv2
+
+    # What the canvas sent before the page was left: its drawing and the picture of it (a T, black on white).
+    picture = np.full((240, 240, 4), 255, np.uint8)
+    cv2.line(picture, (50, 50), (190, 50), (0, 0, 0, 255), 18)
+    cv2.line(picture, (120, 50), (120, 200), (0, 0, 0, 255), 18)
+    at = open_page(PAGE)
+    at.session_state["kept_drawing"] = {"version": "4.4.0", "objects": [{"type": "path"}]}
+    at.session_state["kept_drawing_image"] = picture
+    at.switch_page("views/data.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    gray = cv2.cvtColor(picture, cv2.COLOR_RGBA2GRAY)
+    expected = Predictor.from_folder(model_folder).read_letters([gray])[0].label
+    assert f"your drawing ({expected})" in at.selectbox(key="inside_letter").options
+    assert at.session_state["drawing_start"] == at.session_state["kept_drawing"]  # the canvas starts from it

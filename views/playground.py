@@ -218,8 +218,9 @@ def draw_tab() -> None:
         st.space("medium")
         result = st_canvas(stroke_width=CANVAS_STROKE, stroke_color="#000000", background_color="#ffffff",
                            width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw",
+                           initial_drawing=state.drawing_to_restore("draw_canvas"),
                            return_image_data=True, key="draw_canvas")
-    drawing = result.image_data
+    drawing = state.kept_drawing(result.json_data, result.image_data)
     gray = look.rgba_on_white(drawing) if drawing is not None else None
     with right:
         if gray is None or not look.has_ink(gray):
