@@ -81,8 +81,10 @@ def confusion_chart(pairs: list[dict], labels: list[str], side_pixels: int = GRI
     font = CELL_FONT if cell == CELL_PIXELS else SMALL_CELL_FONT
     base = alt.Chart(df).encode(
         x=alt.X("pred:N", sort=labels, title="read as",
-                axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False)),
-        y=alt.Y("true:N", sort=labels, title="true letter", axis=alt.Axis(labelFontSize=13, labelOverlap=False)),
+                axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=13, labelOverlap=False, labelFlush=False)),
+        # Not flush: Streamlit's theme pushed the first row's label down against its neighbour, off its row.
+        y=alt.Y("true:N", sort=labels, title="true letter",
+                axis=alt.Axis(labelFontSize=13, labelOverlap=False, labelFlush=False)),
     )
     cells = (
         base.mark_rect(stroke="#ffffff", strokeWidth=1, cursor="pointer")
