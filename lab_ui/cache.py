@@ -107,3 +107,21 @@ def protocol_comparison(count: int, epochs: int, seed: int, difficulty: str):
     from captcha_core.review import compare_protocols
 
     return compare_protocols(DEFAULT.with_(generate_count=count, epochs=epochs, seed=seed, difficulty=difficulty))
+
+
+def held_out_captchas(name: str, dataset: Dataset):
+    """Indices of `dataset`'s captchas this model never trained on (its test split made again), or None when
+    `dataset` is not the data it was trained on."""
+    from captcha_core import review
+
+    if not dataset.texts or not review.is_training_data(predictor(name).metadata, dataset):
+        return None
+    return _held_out_captchas(name, model_version(name), dataset.fingerprint(), dataset)
+
+
+@st.cache_data(show_spinner="Finding the captchas this model never trained on...", max_entries=4)
+def _held_out_captchas(name: str, version: str, fingerprint: str, _dataset: Dataset):
+    from captcha_core import review
+
+    loaded = predictor(name)
+    return review.split_made_again(loaded.classifier, _dataset, loaded.metadata).test_captchas

@@ -219,3 +219,39 @@ def test_a_drawing_is_read_again_after_a_visit_to_another_page(with_model, model
     expected = Predictor.from_folder(model_folder).read_letters([gray])[0].label
     assert f"your drawing ({expected})" in at.selectbox(key="inside_letter").options
     assert at.session_state["drawing_start"] == at.session_state["kept_drawing"]  # the canvas starts from it
+
+
+def test_with_its_own_folder_loaded_the_random_sample_is_one_of_its_held_out_captchas(home, model_folder, tmp_path):
+    import cv2
+
+    from captcha_core.data import generate_dataset, load_path
+    from captcha_core.persistence import load_model
+    from captcha_core.review import split_made_again
+
+    # The tiny model's own captchas as a folder, in the same order, so they are exactly its training data.
+    metadata = json.loads((model_folder / "metadata.json").read_text())
+    settings = metadata["data"]["generator"]
+    generated = generate_dataset(DEFAULT.with_(generate_count=settings["count"], difficulty=settings["difficulty"],
+                                               captcha_length=settings["length"], alphabet=settings["alphabet"],
+                                               seed=settings["seed"]))
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for i, (text, image) in enumerate(zip(generated.texts, generated.images)):
+        cv2.imwrite(str(folder / f"{i:04d}_{text}.png"), image)
+    dataset = load_path(folder)
+    assert dataset.fingerprint() == metadata["data"]["fingerprint"]
+    install_model(home, model_folder)
+    metadata["data"]["source"] = str(folder)
+    (home / "models" / model_folder.name / "metadata.json").write_text(json.dumps(metadata))
+    clear_caches()
+
+    at = open_page(PAGE)
+    at.session_state["dataset_spec"] = {"kind": "folder", "path": str(folder)}
+    at.run()
+    assert not at.exception, at.exception
+    [caption] = [c.value for c in at.caption if "held out from" in c.value]
+    held_out = split_made_again(load_model(model_folder).classifier, dataset, metadata).test_captchas
+    shown = re.search(r"\(`([^`]+)`, one of ([\d,]+)\)", caption)
+    assert shown and int(shown.group(2)) == len(held_out)
+    assert dataset.names.index(shown.group(1)) in held_out.tolist()
+    assert not any("another style" in info.value for info in at.info)

@@ -6,11 +6,13 @@ import streamlit as st
 
 from captcha_core import inspect as look
 from captcha_core.config import DEFAULT
+from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
 from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem, truth_in_name
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
+from lab_ui import cache
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 from lab_ui import state
@@ -45,7 +47,7 @@ SAMPLE_SEED_LIMIT = 2**31
 st.title("Playground")
 st.caption("Show the model a captcha, a letter or your own handwriting, and see what it reads, and why.")
 
-_, predictor = views.chosen_predictor("playground_model")
+model_name, predictor = views.chosen_predictor("playground_model")
 # A model can only answer with the characters it learnt: a "3" shown to a letters-only model comes back a letter.
 st.markdown(f"This model knows {len(predictor.labels)} characters: `{' '.join(predictor.labels)}`. It answers with one "
             "of them, whatever it is shown.")
@@ -253,27 +255,62 @@ def sample_settings() -> tuple[str, int, str]:
     return alphabet, int(predictor.captcha_length or settings["length"]), difficulty
 
 
+def held_out_rows():
+    """The loaded captchas this model never trained on, when the loaded data is its training data; else None."""
+    if is_generated(predictor.metadata):
+        return None
+    try:
+        return cache.held_out_captchas(model_name, state.current_dataset(announce=False))
+    except (InputRejected, DatasetError, OSError):
+        return None
+
+
+def sample_seed() -> int:
+    """The session's random-sample draw, a new one per click on the button."""
+    if st.button("New random captcha", icon=":material/casino:", type="primary", key="new_sample"):
+        st.session_state["sample_seed"] = secrets.randbelow(SAMPLE_SEED_LIMIT)
+    return st.session_state.setdefault("sample_seed", secrets.randbelow(SAMPLE_SEED_LIMIT))
+
+
+def held_out_sample(rows) -> None:
+    """One of the model's own held-out test captchas, its truth beside what the model reads."""
+    dataset = state.current_dataset(announce=False)
+    index = int(rows[sample_seed() % len(rows)])
+    text, image = dataset.texts[index], dataset.images[index]
+    reading = predictor.solve(image, None if predictor.reads_whole else len(text))
+    st.caption(f"A test captcha held out from {dataset.source or 'its data'} (`{dataset.names[index]}`, one of "
+               f"{len(rows):,}), never seen in training: **{verdict(reading.text, text)}**")
+    show_reading(image, reading, "random sample", truth=text)
+
+
+def verdict(read: str, truth: str) -> str:
+    """'all right!' or how many characters were read right."""
+    return "all right!" if read == truth else f"{sum(a == b for a, b in zip(read, truth))} of {len(truth)} right"
+
+
 def sample_tab() -> None:
-    """A fresh captcha the model has never seen, its truth beside what the model reads."""
+    """A captcha the model has never seen, its truth beside what the model reads: one of its held-out test captchas
+    when its training data is loaded, else a fresh one from the built-in generator."""
+    rows = held_out_rows()
+    if rows is not None and len(rows):
+        held_out_sample(rows)
+        return
     alphabet, length, difficulty = sample_settings()
     if alphabet_problem(alphabet):
         st.info("The built-in generator draws letters and digits only, and this model knows too few of them to "
                 "make captchas for it. Try the **Captcha** tab with images like the ones it learnt from.",
                 icon=":material/info:")
         return
-    if st.button("New random captcha", icon=":material/casino:", type="primary", key="new_sample"):
-        st.session_state["sample_seed"] = secrets.randbelow(SAMPLE_SEED_LIMIT)
-    seed = st.session_state.setdefault("sample_seed", secrets.randbelow(SAMPLE_SEED_LIMIT))
+    seed = sample_seed()
     text, image = generate_captchas(1, length=length, alphabet=alphabet, difficulty=difficulty, seed=seed)[0]
     # A sequence model keeps to the lengths it was trained on; telling it this sample's would hide that.
     reading = predictor.solve(image, None if predictor.reads_whole else length)
-    verdict = "all right!" if reading.text == text else f"{sum(a == b for a, b in zip(reading.text, text))} of {len(text)} right"
-    st.caption(f"A fresh {difficulty} captcha (seed {seed}), never seen in training: **{verdict}**")
+    st.caption(f"A fresh {difficulty} captcha (seed {seed}), never seen in training: **{verdict(reading.text, text)}**")
     if not is_generated(predictor.metadata):
         source = predictor.metadata.get("data", {}).get("source") or "its own captchas"
         st.info(f"This model learnt from {source}, not from the built-in generator, so this sample is in another "
-                "style and misreads are expected. The **Captcha** tab reads captchas like the ones it learnt from.",
-                icon=":material/info:")
+                f"style and misreads are expected. Load {source} on the **Data** page, and this tab shows captchas "
+                "held out from it instead; the **Captcha** tab reads any you upload.", icon=":material/info:")
     show_reading(image, reading, "random sample", truth=text)
 
 
