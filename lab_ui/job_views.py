@@ -213,9 +213,12 @@ def render_done(snap: jobs.JobState) -> None:
     # Saved either way, but a model that reads no captcha is not a success to celebrate in green.
     went_wrong = bool(metrics.get("hint")) or metrics.get("captcha_accuracy") == 0
     outcome = st.warning if went_wrong else st.success
+    # Said at once: the new model replaces the one this session had picked, which a teacher may have built on.
+    picked = (" Evaluate and the Playground now show it; their Model box picks another."
+              if snap.job_id == state.started_job() else "")
     outcome(
         f"Trained and saved `{snap.saved_as}` ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
-        f"the held-out test split.{renamed}",
+        f"the held-out test split.{renamed}{picked}",
         icon=":material/warning:" if went_wrong else ":material/check_circle:",
     )
     if snap.choice:
