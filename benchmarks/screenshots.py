@@ -85,7 +85,7 @@ def hard_data(page, out: Path) -> None:
     open_page(page, "Data")
     page.get_by_role("radiogroup", name="Difficulty").get_by_role("radio", name="hard", exact=True).click()
     page.get_by_role("button", name="Generate").click()
-    page.get_by_text("Making").first.wait_for(state="hidden", timeout=PAGE_MS)
+    page.get_by_text("Loaded: built-in generator: 600 hard captchas").first.wait_for(timeout=PAGE_MS)
     wait_ready(page)
     shoot(page, out, "data")
 
@@ -118,9 +118,9 @@ def evaluate(page, out: Path) -> None:
 
 
 def playground(page, out: Path, work: Path) -> None:
-    """The Playground reading an uploaded hard captcha, and a look inside at its first letter."""
+    """The Playground reading an uploaded hard captcha, named by its text so the reading is marked right or wrong."""
     text, image = generate_captchas(1, difficulty="hard", seed=UPLOAD_SEED)[0]
-    upload = work / f"captcha_{text}.png"
+    upload = work / f"{text}.png"
     cv2.imwrite(str(upload), image)
     open_page(page, "Playground")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(upload))

@@ -323,16 +323,16 @@ def cmd_solve(args) -> int:
 def score_by_names(rows: list[dict], unread: list[str], labels, lengths) -> str | None:
     """Give each reading whose file name holds a text this model could read its `truth`, and say how many were right
     (None when no name holds one); `unread` names the images read as nothing, which count as wrong."""
-    from .prediction import truth_in_name
+    from .prediction import truths_in_names
 
-    for row in rows:
-        truth = truth_in_name(row["file"], labels, lengths)
+    truths = truths_in_names([row["file"] for row in rows] + unread, labels, lengths)
+    for row, truth in zip(rows, truths):
         if truth is not None:
             row["truth"] = truth
-    right = sum(row.get("truth") == row["text"] for row in rows)
-    named = sum("truth" in row for row in rows) + sum(truth_in_name(name, labels, lengths) is not None for name in unread)
+    named = sum(truth is not None for truth in truths)
     if not named:
         return None
+    right = sum(row.get("truth") == row["text"] for row in rows)
     return f"read right: {right:,} of {named:,} ({right / named:.2%}), going by the text in their file names"
 
 

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import numpy as np
 
 from .config import DEFAULT, Config
 from .data import plural
 from .inspect import has_ink
-from .labels import stem_label
+from .labels import labels_from_names
 from .models import reads_whole
 from .persistence import LoadedModel, load_model
 from .segmentation import normalize_letter, segment_variants
+
+# How `solve` names an image read from a zip: the zip's path, a colon, the member's path.
+IN_ZIP = re.compile(r"^.*\.zip:", re.IGNORECASE)
 
 
 @dataclass
@@ -48,13 +51,16 @@ NO_LETTER = "no letter found: the image is blank or almost one tone"
 NOTHING_READ = "the model read no characters in it: the picture may be blank, or unlike its training captchas"
 
 
-def truth_in_name(filename: str, labels, lengths=()) -> str | None:
-    """The text a captcha's file name gives (`abcd_2.png` gives abcd), when this model could read it: every character
-    one of its `labels`, and the length one it learnt (any, when `lengths` is empty); else None."""
-    text = stem_label(PurePath(filename).stem)
-    if not text or not set(text) <= {str(label) for label in labels}:
-        return None
-    return text if not lengths or len(text) in lengths else None
+def truths_in_names(names: list[str], labels, lengths=()) -> list[str | None]:
+    """Per file name, the text it gives, read as the loader reads a folder's names (`abcd_2.png` gives abcd, and a
+    counter in front is skipped), when this model could read it: every character one of its `labels`, and the length
+    one it learnt (any, when `lengths` is empty); else None. A zip's member (`caps.zip:abcd.png`) is named by its
+    own path."""
+    inside = [IN_ZIP.sub("", name) for name in names]
+    texts = labels_from_names(inside)
+    known = {str(label) for label in labels}
+    return [text if text and set(text) <= known and (not lengths or len(text) in lengths) else None
+            for text in (texts[name] for name in inside)]
 
 
 def cut_problem(found: int, expected: int | None) -> str:
@@ -95,7 +101,9 @@ class Predictor:
         self.metadata = loaded.metadata
         self.letter_size = int(self.metadata.get("letter_size", config.letter_size))
         self.captcha_length = self.metadata.get("captcha_length")
-        self.captcha_lengths = tuple((self.metadata.get("data") or {}).get("captcha_lengths") or ())
+        # The lengths it reads: a sequence model's own, else those of its training captchas.
+        self.captcha_lengths = tuple(self.metadata.get("reading_lengths")
+                                     or (self.metadata.get("data") or {}).get("captcha_lengths") or ())
         self.config = config.with_(letter_size=self.letter_size)
         self.reads_whole = reads_whole(self.classifier)
         # The first call builds the graph; pay for it at load time, not on a student's first click.

@@ -132,9 +132,10 @@ def letter_sources(dataset: Dataset, rows: list[int]) -> dict[int, tuple[str, in
     if not dataset.texts:
         return {}
     groups = dataset.letters.groups
-    # A captcha's letters are stored together and in reading order, so a letter's place counts its captcha's rows before it.
-    first_row = {int(group): int(row) for row, group in reversed(list(enumerate(groups.tolist())))}
-    return {row: (dataset.texts[int(groups[row])], row - first_row[int(groups[row])] + 1) for row in rows}
+    # Captchas' letters are stored captcha after captcha and in reading order, so a letter's place counts its
+    # captcha's rows before it, and its captcha's first row is where its group starts in the sorted groups.
+    first = np.searchsorted(groups, groups[rows]) if rows else []
+    return {row: (dataset.texts[int(groups[row])], row - int(start) + 1) for row, start in zip(rows, first)}
 
 
 def training_split(dataset: Dataset, config: Config, kind: str):

@@ -175,7 +175,8 @@ def segmentation_preview(dataset: Dataset) -> None:
     fingerprint = dataset.fingerprint()
     rows = preview_captchas(dataset, PREVIEW_CAPTCHAS, state.preview_draw(), DEFAULT.seed)
     show_captchas(boxed_captchas(fingerprint, rows, dataset))
-    if len(dataset.texts) > PREVIEW_CAPTCHAS:
+    # Only captchas that were cut are drawn from: with no more of them than one handful, another draw is the same.
+    if int(np.sum(dataset.segment_ok)) > PREVIEW_CAPTCHAS:
         st.button("Show other captchas", icon=":material/shuffle:", key="preview_draw_next", on_click=state.next_preview_draw,
                   help="Another random handful, half of them cut by count where there are enough.")
     if len(failed):

@@ -122,8 +122,10 @@ def render_job(snap: jobs.JobState) -> None:
         render_done(snap)
     elif snap.status == jobs.FAILED:
         st.error(f"Training {snap.name!r} failed: {snap.message}", icon=":material/error:")
+        hide_button(snap)
     elif snap.status == jobs.CANCELLED:
         st.info(snap.message, icon=":material/stop_circle:")
+        hide_button(snap)
     # A forest has no epochs: its one accuracy is in the outcome line, not worth a chart.
     if snap.history and snap.model_kind != "forest":
         from . import graphs  # altair, only once there are curves to draw
@@ -215,7 +217,7 @@ def render_done(snap: jobs.JobState) -> None:
     outcome = st.warning if went_wrong else st.success
     # Said at once: the new model replaces the one this session had picked, which a teacher may have built on.
     picked = (" Evaluate and the Playground now show it; their Model box picks another."
-              if snap.job_id == state.started_job() else "")
+              if snap.job_id == state.started_job() and state.is_selected(snap.saved_as) else "")
     outcome(
         f"Trained and saved `{snap.saved_as}` ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
         f"the held-out test split.{renamed}{picked}",
@@ -227,9 +229,15 @@ def render_done(snap: jobs.JobState) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.page_link(PLAYGROUND_PAGE, label="Try it in the Playground", icon=":material/draw:")
         st.page_link(EVALUATE_PAGE, label="See where it errs", icon=":material/grid_on:")
-        # The outcome and its curves otherwise stay on Home and Train for the rest of the session.
-        st.button("Hide this result", icon=":material/close:", key="job_dismiss", type="tertiary",
-                  on_click=state.dismiss_job, args=(snap.job_id,), help="The model stays in the registry.")
+        hide_button(snap)
+
+
+def hide_button(snap: jobs.JobState) -> None:
+    """A button that takes a finished job's outcome and curves off this session's pages, where they would otherwise
+    stay on Home and Train for the rest of the session."""
+    st.button("Hide this result", icon=":material/close:", key="job_dismiss", type="tertiary",
+              on_click=state.dismiss_job, args=(snap.job_id,),
+              help="A saved model stays in the registry." if snap.status == jobs.DONE else None)
 
 
 def outcome_notes(metrics: dict, model_kind: str) -> None:

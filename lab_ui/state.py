@@ -1,6 +1,8 @@
 """Session-state owners: each piece of state has one helper that sets its default and returns it."""
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
 from captcha_core.choice import AUTO
@@ -9,6 +11,9 @@ from captcha_core.data import Dataset, DatasetError
 from captcha_core.imageio import InputRejected
 
 from . import cache
+
+# Seeds of the Playground's random samples are drawn below this.
+SAMPLE_SEED_LIMIT = 2**31
 
 # The data a session had before its newest folder or zip, until that one has loaded once.
 BEFORE_TRIAL = "dataset_before_trial"
@@ -99,6 +104,11 @@ def selected_model() -> str | None:
         current = names[0] if names else None
         st.session_state["model_name"] = current
     return current
+
+
+def is_selected(name: str) -> bool:
+    """Whether Evaluate and the Playground look at this model, without choosing a default as selected_model does."""
+    return st.session_state.get("model_name") == name
 
 
 def select_model(name: str) -> None:
@@ -200,13 +210,24 @@ def drawing_to_restore(widget_key: str) -> dict | None:
     return st.session_state.get("drawing_start")
 
 
-def kept_drawing(drawing: dict | None, image):
+def kept_drawing(drawing: dict, image):
     """The canvas's drawing, kept for the next visit to the page, and its picture: the one the canvas sent, or on a
-    visit's first run, before the canvas has sent any, the picture kept with the drawing it restores."""
-    if drawing is not None and image is not None:
+    visit's first run, before the canvas has sent any (its drawing is then the one it was given), the picture kept
+    with the drawing it restores."""
+    if image is not None:
         st.session_state["kept_drawing"], st.session_state["kept_drawing_image"] = drawing, image
         return image
     return st.session_state.get("kept_drawing_image") if st.session_state.get("drawing_start") else None
+
+
+def sample_seed() -> int:
+    """The seed of the Playground's random sample: one per session until the user asks for another."""
+    return st.session_state.setdefault("sample_seed", secrets.randbelow(SAMPLE_SEED_LIMIT))
+
+
+def new_sample_seed() -> None:
+    """Draw another random sample."""
+    st.session_state["sample_seed"] = secrets.randbelow(SAMPLE_SEED_LIMIT)
 
 
 def playground_tab(tabs: list[str]) -> str:

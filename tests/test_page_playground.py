@@ -62,8 +62,12 @@ def test_a_model_from_other_captchas_warns_that_samples_are_in_another_style(wit
     metadata_file.write_text(json.dumps(metadata))
     clear_caches()
     at = open_page(PAGE)
+    at.session_state["playground_tab"] = at.tabs[-1].label  # the Random sample tab
+    at.switch_page("views/data.py").run()
+    at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert any("learnt from class.zip" in info.value and "another style" in info.value for info in at.info)
+    assert any("learnt from class.zip" in info.value and "another style" in info.value
+               and "Load class.zip on the **Data** page" in info.value for info in at.info)
 
 
 def test_an_uploaded_captcha_is_read(with_model, model_folder):
@@ -248,6 +252,10 @@ def test_with_its_own_folder_loaded_the_random_sample_is_one_of_its_held_out_cap
     at = open_page(PAGE)
     at.session_state["dataset_spec"] = {"kind": "folder", "path": str(folder)}
     at.run()
+    assert not [c for c in at.caption if "held out from" in c.value]  # looked at only once its tab is open
+    at.session_state["playground_tab"] = at.tabs[-1].label  # Random sample, as if chosen on an earlier visit
+    at.switch_page("views/data.py").run()
+    at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     [caption] = [c.value for c in at.caption if "held out from" in c.value]
     held_out = split_made_again(load_model(model_folder).classifier, dataset, metadata).test_captchas

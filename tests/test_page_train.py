@@ -98,6 +98,7 @@ def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     # Green, or amber when one epoch read no test captcha whole: the outcome is stated either way.
     [outcome] = [m.value for m in [*at.success, *at.warning] if "Trained and saved" in m.value]
     assert "Trained and saved `tiny`" in outcome and "whole-captcha accuracy" in outcome
+    assert "Evaluate and the Playground now show it" in outcome and at.session_state["model_name"] == "tiny"
     assert "tiny" in at.dataframe[0].value["name"].tolist()
     assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy curves
     assert (workspace / "models" / "tiny" / "metadata.json").is_file()

@@ -88,11 +88,13 @@ def test_a_cut_letter_read_again_as_it_is_gets_the_captchas_answer(tiny_model_di
 
 
 def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
-    from captcha_core.prediction import truth_in_name
+    from captcha_core.prediction import truths_in_names
 
     labels = list("abcd23")
-    assert truth_in_name("uploads/ab2d_3.png", labels, (4,)) == "ab2d"
-    assert truth_in_name("ab2d-91.png", labels, ()) == "ab2d"  # any length when none was recorded
-    assert truth_in_name("ab2d.png", labels, (5, 6)) is None  # a length it never learnt
-    assert truth_in_name("photo.png", labels, ()) is None  # characters it does not know
-    assert truth_in_name("captcha_abcd.png", labels, (4,)) is None  # the name's first field is not the text
+    assert truths_in_names(["uploads/ab2d_3.png", "caps.zip:sub/ab2d-91.png"], labels, (4,)) == ["ab2d", "ab2d"]
+    assert truths_in_names(["ab2d.png"], labels, ()) == ["ab2d"]  # any length when none was recorded
+    assert truths_in_names(["ab2d.png"], labels, (5, 6)) == [None]  # a length it never learnt
+    assert truths_in_names(["photo.png", "captcha_abcd.png"], labels, ()) == [None, None]  # letters it does not know
+    # A counter in front is skipped as the loader skips it, once the names show one.
+    counted = [f"{i:04d}_{text}.png" for i, text in enumerate(["ab2d", "cc3a"] * 8)]
+    assert truths_in_names(counted, labels, (4,)) == ["ab2d", "cc3a"] * 8

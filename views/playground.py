@@ -1,6 +1,5 @@
 """Playground: feed a model captchas, single letters or a drawing, and look inside at what it sees."""
 import html
-import secrets
 
 import streamlit as st
 
@@ -9,7 +8,7 @@ from captcha_core.config import DEFAULT
 from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem, truth_in_name
+from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem, truths_in_names
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, is_generated
 from lab_ui import cache
@@ -42,7 +41,6 @@ CAPTCHA_WIDTH = 420
 CONV1_COLUMNS = 10
 CONV2_COLUMNS = 5
 FEATURE_CELL = 48
-SAMPLE_SEED_LIMIT = 2**31
 
 st.title("Playground")
 st.caption("Show the model a captcha, a letter or your own handwriting, and see what it reads, and why.")
@@ -82,7 +80,7 @@ def uploads(label: str, key: str) -> list[tuple[str, bytes]]:
     return kept
 
 
-def show_reading(image, reading, key: str, truth: str | None = None) -> None:
+def show_reading(image, reading, key: str, truth: str | None = None, truth_from: str = "") -> None:
     """A captcha with its boxes, the text read in big letters (against the truth if known), and each cut letter."""
     colors = [look.box_color_hex(i) for i in range(len(reading.boxes))]
     left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
@@ -90,7 +88,7 @@ def show_reading(image, reading, key: str, truth: str | None = None) -> None:
     left.image(boxed, width=min(boxed.shape[1], CAPTCHA_WIDTH))  # pixel for pixel, unless wider than the room
     with right:
         if truth is not None:
-            st.markdown("Truth")
+            st.markdown(f"Truth{truth_from}")
             views.colored_text(list(truth), [INK] * len(truth), BIG_TEXT_REM)
         st.markdown("The model reads")
         marks, legend = reading_marks(reading, colors, truth)
@@ -146,7 +144,7 @@ def captcha_tab() -> None:
         return
     good = decode_uploads(files)
     readings = predictor.solve_many([image for _, image in good]) if good else []
-    truths = [truth_in_name(filename, predictor.labels, predictor.captcha_lengths) for filename, _ in good]
+    truths = truths_in_names([filename for filename, _ in good], predictor.labels, predictor.captcha_lengths)
     named = [(reading.text, truth) for reading, truth in zip(readings, truths) if truth is not None]
     if len(named) > 1:
         right = sum(text == truth for text, truth in named)
@@ -155,7 +153,8 @@ def captcha_tab() -> None:
         if i:
             st.divider()
         st.markdown(f"**{filename}**" + (" · its name gives its text, so the reading is marked right or wrong" if truth else ""))
-        show_reading(image, reading, filename, truth=truth)
+        # Named so: a file called test.png would otherwise pass for a captcha whose text is "test".
+        show_reading(image, reading, filename, truth=truth, truth_from=", from the file name")
 
 
 def letter_rows(named_letters, readings, key: str) -> None:
@@ -255,29 +254,32 @@ def sample_settings() -> tuple[str, int, str]:
     return alphabet, int(predictor.captcha_length or settings["length"]), difficulty
 
 
-def held_out_rows():
-    """The loaded captchas this model never trained on, when the loaded data is its training data; else None."""
-    if is_generated(predictor.metadata):
+def held_out_pick():
+    """The loaded dataset and its captchas this model never trained on, when the loaded data (a folder or a zip) is
+    its training data; else None."""
+    if is_generated(predictor.metadata) or state.dataset_spec()["kind"] == "generated":
         return None
     try:
-        return cache.held_out_captchas(model_name, state.current_dataset(announce=False))
+        dataset = state.current_dataset(announce=False)
     except (InputRejected, DatasetError, OSError):
         return None
+    rows = cache.held_out_captchas(model_name, dataset)
+    return (dataset, rows) if rows is not None and len(rows) else None
 
 
 def sample_seed() -> int:
     """The session's random-sample draw, a new one per click on the button."""
-    if st.button("New random captcha", icon=":material/casino:", type="primary", key="new_sample"):
-        st.session_state["sample_seed"] = secrets.randbelow(SAMPLE_SEED_LIMIT)
-    return st.session_state.setdefault("sample_seed", secrets.randbelow(SAMPLE_SEED_LIMIT))
+    st.button("New random captcha", icon=":material/casino:", type="primary", key="new_sample",
+              on_click=state.new_sample_seed)
+    return state.sample_seed()
 
 
-def held_out_sample(rows) -> None:
+def held_out_sample(dataset, rows) -> None:
     """One of the model's own held-out test captchas, its truth beside what the model reads."""
-    dataset = state.current_dataset(announce=False)
     index = int(rows[sample_seed() % len(rows)])
     text, image = dataset.texts[index], dataset.images[index]
-    reading = predictor.solve(image, None if predictor.reads_whole else len(text))
+    # Read as Evaluate reads its test captchas: the truth's length is not given away.
+    reading = predictor.solve(image)
     st.caption(f"A test captcha held out from {dataset.source or 'its data'} (`{dataset.names[index]}`, one of "
                f"{len(rows):,}), never seen in training: **{verdict(reading.text, text)}**")
     show_reading(image, reading, "random sample", truth=text)
@@ -288,12 +290,15 @@ def verdict(read: str, truth: str) -> str:
     return "all right!" if read == truth else f"{sum(a == b for a, b in zip(read, truth))} of {len(truth)} right"
 
 
-def sample_tab() -> None:
+def sample_tab(shown: bool) -> None:
     """A captcha the model has never seen, its truth beside what the model reads: one of its held-out test captchas
     when its training data is loaded, else a fresh one from the built-in generator."""
-    rows = held_out_rows()
-    if rows is not None and len(rows):
-        held_out_sample(rows)
+    # Every tab runs on every rerun, a drawing's strokes included; a big loaded set is only looked at on this one.
+    pick = held_out_pick() if shown else None
+    if pick:
+        held_out_sample(*pick)
+        return
+    if not shown and not is_generated(predictor.metadata):
         return
     alphabet, length, difficulty = sample_settings()
     if alphabet_problem(alphabet):
@@ -307,10 +312,14 @@ def sample_tab() -> None:
     reading = predictor.solve(image, None if predictor.reads_whole else length)
     st.caption(f"A fresh {difficulty} captcha (seed {seed}), never seen in training: **{verdict(reading.text, text)}**")
     if not is_generated(predictor.metadata):
-        source = predictor.metadata.get("data", {}).get("source") or "its own captchas"
+        data = predictor.metadata.get("data", {})
+        source = data.get("source") or "its own captchas"
+        # Only captchas can be held out and shown here, and only the very set it learnt from.
+        instead = (f" Load {source} on the **Data** page, and this tab shows captchas held out from it instead."
+                   if data.get("kind") == "captchas" and data.get("source") else "")
         st.info(f"This model learnt from {source}, not from the built-in generator, so this sample is in another "
-                f"style and misreads are expected. Load {source} on the **Data** page, and this tab shows captchas "
-                "held out from it instead; the **Captcha** tab reads any you upload.", icon=":material/info:")
+                f"style and misreads are expected.{instead} The **Captcha** tab reads any captcha you upload.",
+                icon=":material/info:")
     show_reading(image, reading, "random sample", truth=text)
 
 
@@ -372,6 +381,6 @@ with letters:
 with draw:
     draw_tab()
 with sample:
-    sample_tab()
+    sample_tab(shown=sample.open is not False)
 st.divider()
 inside_section()
