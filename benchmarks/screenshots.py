@@ -2,7 +2,8 @@
 
 Not a measurement: it lives here beside the benchmarks because it drives the same chromium against the same
 server. On an empty workspace it presses Quick start, loads hard captchas, trains a CNN on them (caught mid-run
-for the Train picture), then opens Evaluate and reads an uploaded captcha in the Playground. About a minute and a half on 2 cores:
+for the Train picture), then opens Evaluate and reads an uploaded captcha in the Playground. About a minute and a
+half on 2 cores:
 
     .venv/bin/python -m benchmarks.screenshots [--out docs/screenshots]
 """
