@@ -263,3 +263,10 @@ def test_with_its_own_folder_loaded_the_random_sample_is_one_of_its_held_out_cap
     assert shown and int(shown.group(2)) == len(held_out)
     assert dataset.names.index(shown.group(1)) in held_out.tolist()
     assert not any("another style" in info.value for info in at.info)
+    # The same folder, no longer exactly what the model learnt from: a built-in sample, and why.
+    metadata["data"]["fingerprint"] = "0" * 16
+    (home / "models" / model_folder.name / "metadata.json").write_text(json.dumps(metadata))
+    clear_caches()
+    at.run()
+    assert not [c for c in at.caption if "held out from" in c.value]
+    assert any(f"The loaded {folder} is no longer exactly the data it learnt from" in info.value for info in at.info)

@@ -255,16 +255,16 @@ def sample_settings() -> tuple[str, int, str]:
 
 
 def held_out_pick():
-    """The loaded dataset and its captchas this model never trained on, when the loaded data (a folder or a zip) is
-    its training data; else None."""
+    """(the loaded dataset, its captchas this model never trained on), or (the loaded dataset or None, None) when the
+    loaded data is not exactly its training folder or zip."""
     if is_generated(predictor.metadata) or state.dataset_spec()["kind"] == "generated":
-        return None
+        return None, None
     try:
         dataset = state.current_dataset(announce=False)
     except (InputRejected, DatasetError, OSError):
-        return None
+        return None, None
     rows = cache.held_out_captchas(model_name, dataset)
-    return (dataset, rows) if rows is not None and len(rows) else None
+    return dataset, (rows if rows is not None and len(rows) else None)
 
 
 def sample_seed() -> int:
@@ -294,9 +294,9 @@ def sample_tab(shown: bool) -> None:
     """A captcha the model has never seen, its truth beside what the model reads: one of its held-out test captchas
     when its training data is loaded, else a fresh one from the built-in generator."""
     # Every tab runs on every rerun, a drawing's strokes included; a big loaded set is only looked at on this one.
-    pick = held_out_pick() if shown else None
-    if pick:
-        held_out_sample(*pick)
+    loaded, rows = held_out_pick() if shown else (None, None)
+    if rows is not None:
+        held_out_sample(loaded, rows)
         return
     if not shown and not is_generated(predictor.metadata):
         return
@@ -317,6 +317,9 @@ def sample_tab(shown: bool) -> None:
         # Only captchas can be held out and shown here, and only the very set it learnt from.
         instead = (f" Load {source} on the **Data** page, and this tab shows captchas held out from it instead."
                    if data.get("kind") == "captchas" and data.get("source") else "")
+        if instead and loaded is not None and loaded.source == data.get("source"):
+            instead = (f" The loaded {source} is no longer exactly the data it learnt from (its files or the letter "
+                       "cutter changed), so its held-out captchas cannot be told apart from the others.")
         st.info(f"This model learnt from {source}, not from the built-in generator, so this sample is in another "
                 f"style and misreads are expected.{instead} The **Captcha** tab reads any captcha you upload.",
                 icon=":material/info:")
