@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -475,6 +476,20 @@ def check_each_character_in_two_captchas(dataset: Dataset) -> None:
     )
 
 
+# How collect_images names an image read from a zip: the zip's path, a colon, the member's path inside it.
+ZIP_MEMBER = re.compile(r"^.*\.zip:", re.IGNORECASE)
+
+
+def zip_member_name(zip_path: Path, member: str) -> str:
+    """The name an image read from a zip goes by: 'caps.zip:sub/abcd.png'."""
+    return f"{zip_path}:{member}"
+
+
+def path_in_zip(name: str) -> str:
+    """An image's own path, without the zip it came from ('sub/abcd.png'); other names unchanged."""
+    return ZIP_MEMBER.sub("", name)
+
+
 def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, str]]]:
     """Decode every image named by files, folders or zips; bad ones are listed with a reason, never raised."""
     decoded, rejected = [], []
@@ -489,8 +504,8 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
                 rejected += [(str(path / p), why) for p, why in skipped]
             elif path.suffix.lower() == ".zip" and path.is_file():
                 report = read_zip(path, config.limits)
-                entries = [(f"{path}:{p}", data) for p, data in report.entries]
-                rejected += [(f"{path}:{p}", why) for p, why in report.skipped]
+                entries = [(zip_member_name(path, p), data) for p, data in report.entries]
+                rejected += [(zip_member_name(path, p), why) for p, why in report.skipped]
             elif path.is_file():  # named on its own, so meant as an image whatever its suffix
                 entries = [(str(path), read_bytes_capped(path, config))]
             else:

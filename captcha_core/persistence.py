@@ -201,9 +201,7 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     kind = metadata.get("model_kind")
     if kind not in MODEL_FILES:
         raise ModelDamaged(f"{folder.name}: model file is damaged (unknown model kind {kind!r})")
-    model_path = folder / MODEL_FILES[kind]
-    if model_path.is_symlink() or not model_path.is_file():
-        raise ModelDamaged(f"{folder.name}: model folder is incomplete ({model_path.name} is missing)")
+    model_path = model_part(folder, MODEL_FILES[kind])
     metadata["_version"] = file_version(model_path)
     # A sequence model reads captchas of the lengths it was trained on; models saved before those were
     # recorded fall back on the lengths of their whole data set.
@@ -213,12 +211,19 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
 
 
-def read_model_json(folder: Path, name: str, shape: type):
-    """One of the model folder's JSON files, which must hold a `shape` (list or dict), or ModelDamaged saying
-    which file is missing, unreadable or of the wrong shape. A link counts as missing: the app never writes one."""
+def model_part(folder: Path, name: str) -> Path:
+    """The path of one file of a model folder, or ModelDamaged when it is missing. A link counts as missing: the
+    app never writes one."""
     path = folder / name
     if path.is_symlink() or not path.is_file():
         raise ModelDamaged(f"{folder.name}: model folder is incomplete ({name} is missing)")
+    return path
+
+
+def read_model_json(folder: Path, name: str, shape: type):
+    """One of the model folder's JSON files, which must hold a `shape` (list or dict), or ModelDamaged saying
+    which file is missing, unreadable or of the wrong shape."""
+    path = model_part(folder, name)
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors

@@ -2,22 +2,18 @@
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import DEFAULT, Config
-from .data import plural
+from .data import path_in_zip, plural
 from .inspect import has_ink
 from .labels import labels_from_names
 from .models import reads_whole
 from .persistence import LoadedModel, load_model
 from .segmentation import normalize_letter, segment_variants
-
-# How `solve` names an image read from a zip: the zip's path, a colon, the member's path.
-IN_ZIP = re.compile(r"^.*\.zip:", re.IGNORECASE)
 
 
 @dataclass
@@ -56,7 +52,7 @@ def truths_in_names(names: list[str], labels, lengths=()) -> list[str | None]:
     counter in front is skipped), when this model could read it: every character one of its `labels`, and the length
     one it learnt (any, when `lengths` is empty); else None. A zip's member (`caps.zip:abcd.png`) is named by its
     own path."""
-    inside = [IN_ZIP.sub("", name) for name in names]
+    inside = [path_in_zip(name) for name in names]
     texts = labels_from_names(inside)
     known = {str(label) for label in labels}
     return [text if text and set(text) <= known and (not lengths or len(text) in lengths) else None

@@ -94,10 +94,12 @@ class ModelReview:
         return hasattr(self.report, "misreads")
 
 
-def is_training_data(metadata: dict, dataset: Dataset) -> bool:
-    """True when `dataset` is exactly the data the model was trained on (as cut by today's segmentation)."""
-    fingerprint = (metadata.get("data") or {}).get("fingerprint")
-    return bool(fingerprint) and fingerprint == dataset.fingerprint()
+def is_training_data(metadata: dict, dataset: Dataset, fingerprint: str | None = None) -> bool:
+    """True when `dataset` is exactly the data the model was trained on (as cut by today's segmentation).
+
+    fingerprint: the dataset's, when the caller has it already (it hashes every letter)."""
+    trained_on = (metadata.get("data") or {}).get("fingerprint")
+    return bool(trained_on) and trained_on == (fingerprint or dataset.fingerprint())
 
 
 def split_made_again(classifier, dataset: Dataset, metadata: dict):

@@ -114,9 +114,12 @@ def held_out_captchas(name: str, dataset: Dataset):
     `dataset` is not the data it was trained on."""
     from captcha_core import review
 
-    if not dataset.texts or not review.is_training_data(predictor(name).metadata, dataset):
+    if not dataset.texts:
         return None
-    return _held_out_captchas(name, model_version(name), dataset.fingerprint(), dataset)
+    fingerprint = dataset.fingerprint()
+    if not review.is_training_data(predictor(name).metadata, dataset, fingerprint):
+        return None
+    return _held_out_captchas(name, model_version(name), fingerprint, dataset)
 
 
 @st.cache_data(show_spinner="Finding the captchas this model never trained on...", max_entries=4)
