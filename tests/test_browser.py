@@ -1,5 +1,6 @@
 """One real-browser walk through the dashboard: train a tiny model, then read a captcha with it in the Playground."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -97,6 +98,10 @@ def use_small_data(page) -> None:
     count = page.get_by_label("Captchas")
     count.fill(str(CAPTCHAS))
     count.press("Enter")
+    # The status widget may not show yet when Enter's rerun has not begun, and a page switch then overtakes the
+    # form's submission (one CI run in a few timed out on the Train page). The headline count is the proof it landed.
+    headline = page.locator('[data-testid="stMetricValue"]', has_text=re.compile(rf"^{CAPTCHAS}$"))
+    headline.first.wait_for(timeout=PAGE_MS)
     wait_ready(page)
 
 
