@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from captcha_core.config import DEFAULT  # noqa: E402
 from captcha_core.data import generate_dataset  # noqa: E402
 from captcha_core.evaluation import evaluate  # noqa: E402
-from captcha_core.persistence import build_metadata, load_model, save_model  # noqa: E402
+from captcha_core.persistence import load_model, save_training  # noqa: E402
 from captcha_core.review import config_from_dict, regenerate_dataset, review_on  # noqa: E402
 from captcha_core.training import train  # noqa: E402
 
@@ -92,8 +92,7 @@ def measure(level: Level, count: int, fresh: int, settings: dict, out: str | Non
     result = train(dataset, config)
     if out:
         # Kept so that reading can be studied and re-scored later without another half hour of training.
-        metadata = build_metadata(result, dataset, result.config)
-        save_model(result.classifier, [str(c) for c in result.classifier.classes_], metadata, out, overwrite=True)
+        save_training(result, dataset, out, overwrite=True)
     return summarize(
         result.classifier, result.report, fresh, config, settings, result.choice, result.config.model,
         len(result.history.get("loss", [])), {"generate_and_cut": loading, **result.seconds},

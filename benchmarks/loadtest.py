@@ -92,14 +92,13 @@ def train_tiny_model(home: Path) -> Path:
     """Train the smallest useful model in-process and save it into the workspace's registry."""
     from captcha_core.config import DEFAULT
     from captcha_core.data import generate_dataset
-    from captcha_core.persistence import build_metadata, save_model
+    from captcha_core.persistence import save_training
     from captcha_core.training import train
 
     config = DEFAULT.with_(generate_count=MODEL_CAPTCHAS, epochs=MODEL_EPOCHS)
     dataset = generate_dataset(config)
     result = train(dataset, config)
-    labels = [str(c) for c in result.classifier.classes_]
-    return save_model(result.classifier, labels, build_metadata(result, dataset, config), home / "models" / MODEL_NAME)
+    return save_training(result, dataset, home / "models" / MODEL_NAME)
 
 
 def free_port() -> int:

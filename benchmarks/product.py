@@ -13,7 +13,7 @@ from captcha_core.data import from_captchas, read_folder
 from captcha_core.labels import stem_label
 from captcha_core.generator import generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.persistence import build_metadata, save_model
+from captcha_core.persistence import save_training
 from captcha_core.training import train
 
 from .common import FRESH_SEED_OFFSET, read_status_kb, reset_peak_rss, write_json
@@ -128,8 +128,7 @@ def main(argv=None) -> None:
     seconds["evaluation"] = result.seconds["evaluation"]
 
     model_dir = work / "model"
-    labels = [str(c) for c in result.classifier.classes_]
-    save_model(result.classifier, labels, build_metadata(result, dataset, config), model_dir, overwrite=True)
+    save_training(result, dataset, model_dir, overwrite=True)
 
     fresh_dir = None
     if args.data:

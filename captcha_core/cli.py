@@ -171,7 +171,7 @@ def load_training_data(args, config: Config):
 
 
 def cmd_train(args) -> int:
-    from .persistence import build_metadata, save_model
+    from .persistence import save_training
     from .training import train
 
     config = config_from_args(args)
@@ -185,8 +185,7 @@ def cmd_train(args) -> int:
     result = train(dataset, config, progress=ProgressPrinter(), leaky_seed_protocol=args.leaky_seed_protocol)
     if result.choice:
         say(f"model: {result.choice['chosen']} ({result.choice['reason']})")
-    metadata = build_metadata(result, dataset, result.config)
-    save_model(result.classifier, [str(c) for c in result.classifier.classes_], metadata, out, overwrite=args.overwrite)
+    save_training(result, dataset, out, overwrite=args.overwrite)
     summary = {**result.report.to_dict(), "model": str(out), "protocol": result.protocol, "seconds": result.seconds,
                "split_sizes": result.split.sizes(), "segmentation_yield": dataset.segmentation_yield,
                "model_kind": result.config.model, "model_choice": result.choice}
@@ -206,11 +205,10 @@ def describe_dataset(dataset) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    import numpy as np
-
     from .evaluation import evaluate
+    from .models import reads_whole
     from .persistence import load_model
-    from .review import is_training_data, split_made_again
+    from .review import scoring_scope
 
     loaded = load_model(args.model)
     letter_size = int(loaded.metadata.get("letter_size", DEFAULT.letter_size))
@@ -227,18 +225,17 @@ def cmd_evaluate(args) -> int:
     if other:
         say(f"note: the model learnt captchas of {' or '.join(map(str, trained))} characters and these have "
             f"{' or '.join(map(str, other))}, so it may read them short; `solve --length N` asks it for N")
-    letters, captchas, scored = np.arange(len(dataset.letters)), np.arange(len(dataset.texts)), "all of the data"
-    if is_training_data(loaded.metadata, dataset):
-        # Most of it was learnt: scoring all of it would boast.
-        split = split_made_again(loaded.classifier, dataset, loaded.metadata)
-        letters, captchas, scored = split.test, split.test_captchas, "the test split it held out from this, its training data"
+    # What it learnt from is left out, as the Evaluate page leaves it out: scoring it would boast.
+    scope = scoring_scope(loaded.classifier, dataset, loaded.metadata, loaded.trained_on)
+    if scope.exact:
         unseen = "captchas" if dataset.is_captchas else "letters"
         say("note: this is the data the model was trained on, so only the test split it held out is scored; "
             f"to score it on more, evaluate on {unseen} it never saw")
         if loaded.metadata.get("protocol") == "leaky-seed":
             say("note: this model was trained with the leaky protocol, so copies of these test letters were in its "
                 "training data and the score is inflated")
-    report = evaluate(loaded.classifier, dataset, letters, captchas)
+    report = evaluate(loaded.classifier, dataset, scope.letters, scope.captchas)
+    scored = scope.describe(report, reads_whole(loaded.classifier))
     emit({**report.to_dict(), "model": str(args.model), "segmentation_yield": dataset.segmentation_yield, "scored_on": scored},
          args.json, human_report)
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
@@ -253,6 +250,8 @@ def human_report(summary: dict) -> str:
         lines.append(f"whole-captcha accuracy: {summary['captcha_accuracy']:.2%} on {summary['n_test_captchas']} test captchas, "
                      f"read as `solve` reads them{per_character}"
                      + (f" ({uncut} could not be segmented and count as wrong)" if uncut else ""))
+    if summary.get("scored_on"):
+        lines.append(f"scored on {summary['scored_on']}")
     for advice in ("note", "hint"):
         if summary.get(advice):
             lines.append(f"note: {summary[advice]}")

@@ -97,6 +97,22 @@ class Dataset:
         digest.update("\n".join(self.letters.labels.tolist()).encode())
         return digest.hexdigest()[:16]
 
+    def content_digests(self) -> np.ndarray:
+        """A 64-bit digest of each captcha's text and pixels (each letter's, for letter data), which does not
+        depend on how the captchas are cut: a model records those of the data it learnt from, to know it again."""
+        if self.is_captchas:
+            texts, images = self.texts, self.images
+        else:
+            texts, images = self.letters.labels.tolist(), self.letters.images
+        return np.fromiter((_item_digest(text, image) for text, image in zip(texts, images)), np.uint64, len(texts))
+
+
+def _item_digest(text: str, image: np.ndarray) -> int:
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(f"{text}\0{image.shape}\0".encode())
+    digest.update(np.ascontiguousarray(image).tobytes())
+    return int.from_bytes(digest.digest(), "little")
+
 
 # ---------------------------------------------------------------- building datasets
 

@@ -22,6 +22,9 @@ from .imageio import InputRejected
 
 LABELS_FILE = "labels.json"
 METADATA_FILE = "metadata.json"
+# Digests of the captchas (letters, for letter data) the model learnt from or was tuned on, so that scoring it on
+# any data can leave those out. Optional: models saved before it have none.
+TRAINED_ON_FILE = "trained_on.npy"
 # The sequence model has its own file name, so a folder's kind can be told from its files alone.
 MODEL_FILES = {"cnn": "model.keras", "forest": "model.skops", "sequence": "sequence.keras"}
 # Registry names are plain words so a name can never climb out of the models folder.
@@ -56,6 +59,7 @@ class LoadedModel:
     labels: list[str]
     metadata: dict
     path: Path
+    trained_on: np.ndarray | None = None  # sorted digests of its training and validation items, when recorded
 
     @property
     def version(self) -> str:
@@ -129,7 +133,24 @@ def build_metadata(result, dataset, config: Config) -> dict:
     }
 
 
-def save_model(classifier, labels: list[str], metadata: dict, out: str | os.PathLike, overwrite: bool = False) -> Path:
+def learnt_digests(result, dataset) -> np.ndarray:
+    """The sorted digests of every captcha (letter, for letter data) outside a training run's test split."""
+    digests = dataset.content_digests()
+    if result.protocol != "honest":
+        return np.unique(digests)  # the leaky protocol trained on copies of its test letters too
+    held_out = result.split.test_captchas if dataset.is_captchas else result.split.test
+    return np.unique(np.delete(digests, held_out))
+
+
+def save_training(result, dataset, out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Save a training run's model with its label list, its metadata and the digests of what it learnt from."""
+    labels = [str(c) for c in result.classifier.classes_]
+    metadata = build_metadata(result, dataset, result.config)  # auto resolved: the kind actually trained
+    return save_model(result.classifier, labels, metadata, out, overwrite, trained_on=learnt_digests(result, dataset))
+
+
+def save_model(classifier, labels: list[str], metadata: dict, out: str | os.PathLike, overwrite: bool = False,
+               trained_on: np.ndarray | None = None) -> Path:
     """Write the model folder under a temporary name in the same parent, then rename it into place."""
     out = Path(out)
     if out.exists() and not overwrite:
@@ -140,6 +161,8 @@ def save_model(classifier, labels: list[str], metadata: dict, out: str | os.Path
         write_model_file(classifier, tmp / MODEL_FILES[classifier.kind])
         write_json(tmp / LABELS_FILE, list(labels))
         write_json(tmp / METADATA_FILE, metadata)
+        if trained_on is not None:
+            write_digests(tmp / TRAINED_ON_FILE, trained_on)
         if out.exists():
             # Move the old folder aside first so the swap leaves either the old or the new model, never half.
             backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
@@ -170,6 +193,28 @@ def write_json(path: Path, data) -> None:
         json.dump(data, fh, indent=2, default=_json_default)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def write_digests(path: Path, digests: np.ndarray) -> None:
+    """Write the learnt-from digests as a plain .npy array and flush it, as write_json does."""
+    with open(path, "wb") as fh:
+        np.save(fh, np.asarray(digests, np.uint64), allow_pickle=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_digests(folder: Path) -> np.ndarray | None:
+    """The learnt-from digests of a model folder, None for a model saved before they were recorded."""
+    path = folder / TRAINED_ON_FILE
+    if not path.exists():
+        return None
+    try:
+        digests = np.load(model_part(folder, TRAINED_ON_FILE), allow_pickle=False)
+    except (OSError, ValueError):
+        digests = None
+    if digests is None or digests.dtype != np.uint64 or digests.ndim != 1:
+        raise ModelDamaged(f"{folder.name}: model file is damaged ({TRAINED_ON_FILE} is not a list of digests)")
+    return digests
 
 
 def _json_default(value):
@@ -208,7 +253,7 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     lengths = metadata.get("reading_lengths") or (metadata.get("data") or {}).get("captcha_lengths") or ()
     readers = {"cnn": read_cnn, "forest": read_forest, "sequence": partial(read_sequence, lengths=lengths)}
     classifier = readers[kind](model_path, labels)
-    return LoadedModel(classifier, [str(x) for x in labels], metadata, folder)
+    return LoadedModel(classifier, [str(x) for x in labels], metadata, folder, read_digests(folder))
 
 
 def model_part(folder: Path, name: str) -> Path:
@@ -349,7 +394,7 @@ def model_zip_bytes(folder: str | os.PathLike) -> bytes:
     import zipfile
 
     folder = Path(folder)
-    wanted = [*MODEL_FILES.values(), LABELS_FILE, METADATA_FILE]
+    wanted = [*MODEL_FILES.values(), LABELS_FILE, METADATA_FILE, TRAINED_ON_FILE]
     files = [folder / name for name in wanted if (folder / name).is_file() and not (folder / name).is_symlink()]
     if not any(f.name in MODEL_FILES.values() for f in files):
         raise ModelDamaged(f"{folder.name}: model file is damaged (no model file to download)")

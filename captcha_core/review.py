@@ -107,26 +107,16 @@ def split_made_again(classifier, dataset: Dataset, metadata: dict):
     return training_split(dataset, config_from_dict(metadata.get("config")), getattr(classifier, "kind", "cnn"))
 
 
-def review_on(classifier, dataset: Dataset, metadata: dict) -> ModelReview:
-    """Score a model on its test split when `dataset` is (or was generated like) its training data, else on all of it."""
-    exact = is_training_data(metadata, dataset)
-    if exact or is_generated(metadata):
-        split = split_made_again(classifier, dataset, metadata)
-        report = evaluate(classifier, dataset, split.test, split.test_captchas)
-        where = f"{report.n_letters:,} {'characters' if reads_whole(classifier) else 'letters'} from {report.n_captchas:,} captchas"
-        description = (
-            f"its own test split: {where}"
-            if exact
-            else f"its test split made again: {where} (not exactly the training data: the letter cutter or the "
-            "generator changed since training, so some letters differ)"
-        )
-    else:
-        report, description = _review_other_data(classifier, dataset, metadata)
+def review_on(classifier, dataset: Dataset, metadata: dict, trained_on: np.ndarray | None = None) -> ModelReview:
+    """Score a model on `dataset` as honestly as its saved record allows (see scoring_scope), with its mistakes."""
+    scope = scoring_scope(classifier, dataset, metadata, trained_on)
+    report = evaluate(classifier, dataset, scope.letters, scope.captchas)
+    description = scope.describe(report, reads_whole(classifier))
     if reads_whole(classifier):
         images = {row: dataset.images[row] for row, *_ in report.misreads}
-        return ModelReview(report, images, exact, report.n_letters, description)
+        return ModelReview(report, images, scope.exact, report.n_letters, description)
     images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
-    return ModelReview(report, images, exact, report.n_letters, description, letter_sources(dataset, list(images)))
+    return ModelReview(report, images, scope.exact, report.n_letters, description, letter_sources(dataset, list(images)))
 
 
 def letter_sources(dataset: Dataset, rows: list[int]) -> dict[int, tuple[str, int]]:
@@ -154,61 +144,124 @@ def training_split(dataset: Dataset, config: Config, kind: str):
 
 
 class NothingToReview(ValueError):
-    """The data at hand holds none of the characters a model was trained to read."""
+    """The data at hand holds nothing a model could be scored on: none of its characters, or only what it learnt."""
 
 
-def _review_other_data(classifier, dataset: Dataset, metadata: dict) -> tuple[Report, str]:
-    """Score a model on the letters of another dataset whose labels it knows; refuse when it knows none.
+@dataclass
+class Scope:
+    """The rows of a dataset a model is scored on, and what they are, for the line that says so."""
 
-    A model trained on digits and capitals, scored on lower-case letters, would fill the matrix with
-    rows it could never get right; that says nothing about the model.
+    letters: np.ndarray  # letter rows (empty for the sequence model)
+    captchas: np.ndarray | None  # captcha rows, None for letter data
+    kind: str  # "test": its own test split; "remade": that split made again; "unseen": what it never learnt; "other"
+    left_out: list[str] = field(default_factory=list)  # what was left out and why, e.g. "40 captchas it learnt from"
+    checked: bool = False  # "other" data whose captchas were checked against the ones it learnt from
+
+    @property
+    def exact(self) -> bool:
+        """True when these are the very test rows of its training."""
+        return self.kind == "test"
+
+    def describe(self, report: Report, whole: bool) -> str:
+        """What was scored, in words, e.g. "its own test split: 600 letters from 150 captchas"."""
+        where = f"{report.n_letters:,} {'characters' if whole else 'letters'}"
+        if report.n_captchas:
+            where += f" from {report.n_captchas:,} captchas"
+        head = {
+            "test": f"its own test split: {where}",
+            "remade": f"its test split made again: {where} (not exactly the training data: the letter cutter or the "
+                      "generator changed since training, so some letters differ)",
+            "unseen": f"the part of this data it never learnt from: {where}",
+            "other": f"all of another dataset that it could read ({where}), not its test split; "
+                     + ("none of it is data it learnt from" if self.checked else
+                        "where that data overlaps the model's training data, these figures are optimistic"),
+        }[self.kind]
+        return "; ".join([head, *(f"{what} are left out" for what in self.left_out)])
+
+
+def scoring_scope(classifier, dataset: Dataset, metadata: dict, trained_on: np.ndarray | None = None) -> Scope:
+    """Which rows of `dataset` to score a model on, so that nothing it learnt from counts.
+
+    Its own training data: the test split made again. Other data: whatever it could read, less any captcha
+    (letter, for letter data) whose digest is among `trained_on`, those it learnt from, when it recorded them.
+    Generated data that matches none of them came from a changed generator: its test split is made again.
     """
+    if is_training_data(metadata, dataset):
+        split = split_made_again(classifier, dataset, metadata)
+        return Scope(split.test, split.test_captchas if dataset.is_captchas else None, "test")
+    learnt = None if trained_on is None else np.isin(dataset.content_digests(), trained_on)
+    if is_generated(metadata) and (learnt is None or not learnt.any()):
+        split = split_made_again(classifier, dataset, metadata)
+        return Scope(split.test, split.test_captchas if dataset.is_captchas else None, "remade")
     known = set(str(c) for c in classifier.classes_)
     if reads_whole(classifier):
-        return _review_other_captchas(classifier, dataset, metadata, known)
-    usable = np.isin(dataset.letters.labels, list(known))
-    if not usable.any():
-        source = metadata.get("data", {}).get("source") or "its training data"
-        raise NothingToReview(
-            f"The loaded dataset has none of the characters this model reads ({''.join(sorted(known))[:40]}). "
-            f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
-        )
-    rows = np.nonzero(usable)[0]
-    captchas = None
+        return _sequence_scope(classifier, dataset, metadata, known, learnt)
+    return _letter_scope(dataset, metadata, known, learnt)
+
+
+def _letter_scope(dataset: Dataset, metadata: dict, known: set[str], learnt: np.ndarray | None) -> Scope:
+    """A letter model on data other than its own: the letters of classes it knows, from captchas it never learnt.
+
+    A model trained on digits and capitals, scored on lower-case letters, would fill the matrix with rows it
+    could never get right; that says nothing about the model.
+    """
+    readable = np.isin(dataset.letters.labels, list(known))
+    if not readable.any():
+        raise NothingToReview(f"The loaded dataset has none of the characters this model reads "
+                              f"({''.join(sorted(known))[:40]}). {_load_its_data(metadata)}")
+    learnt_letters = np.zeros(len(readable), bool) if learnt is None else (
+        learnt[dataset.letters.groups] if dataset.is_captchas else learnt)
+    scored = readable & ~learnt_letters
+    left_out = []
     if dataset.is_captchas:
-        captchas = np.array([i for i, text in enumerate(dataset.texts) if set(text) <= known], np.int64)
-    report = evaluate(classifier, dataset, rows, captchas)
-    description = (f"every letter of another dataset ({report.n_letters:,} letters), not its test split; where that data "
-                   "overlaps the model's training data, these figures are optimistic")
-    left_out = int((~usable).sum())
-    if left_out:
-        description += f"; {left_out:,} letters of classes this model never learnt are left out"
-    return report, description
+        captcha_rows = [i for i, text in enumerate(dataset.texts) if set(text) <= known]
+        captchas = np.array([i for i in captcha_rows if learnt is None or not learnt[i]], np.int64)
+        learnt_count, unit = len(captcha_rows) - len(captchas), "captchas"
+    else:
+        captchas, learnt_count, unit = None, int((readable & learnt_letters).sum()), "letters"
+    if learnt_count:
+        left_out.append(f"{learnt_count:,} {unit} it learnt from")
+    if not scored.any():
+        raise NothingToReview(f"Every {unit[:-1]} of the loaded data that this model could read is one it learnt from. "
+                              f"Load {unit} it never saw to score it.")
+    unknown = int((~readable).sum())
+    if unknown:
+        left_out.append(f"{unknown:,} letters of classes this model never learnt")
+    kind = "unseen" if learnt_count else "other"
+    return Scope(np.flatnonzero(scored), captchas, kind, left_out, checked=learnt is not None)
 
 
-def _review_other_captchas(classifier, dataset: Dataset, metadata: dict, known: set[str]) -> tuple[Report, str]:
-    """Score a sequence model on the captchas of another dataset that it could read: its characters, its lengths.
+def _sequence_scope(classifier, dataset: Dataset, metadata: dict, known: set[str], learnt: np.ndarray | None) -> Scope:
+    """A sequence model on data other than its own: the captchas of its characters and lengths it never learnt.
 
     It keeps its readings to the lengths it was trained on, so a captcha of another length would be wrong
     whatever the model saw in it.
     """
     lengths = set(getattr(classifier, "lengths_", None) or [])
-    readable = [bool(text) and set(text) <= known and (not lengths or len(text) in lengths) for text in dataset.texts]
-    rows = np.flatnonzero(readable).astype(np.int64)
+    readable = np.array([bool(text) and set(text) <= known and (not lengths or len(text) in lengths)
+                         for text in dataset.texts], bool)
     what = f"characters ({''.join(sorted(known))[:40]})" + (f" and lengths ({', '.join(map(str, sorted(lengths)))})" if lengths else "")
-    if not len(rows):
-        source = metadata.get("data", {}).get("source") or "its training data"
-        raise NothingToReview(
-            f"The loaded data has no captcha of the {what} this model reads. "
-            f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
-        )
-    report = evaluate(classifier, dataset, np.zeros(0, np.int64), rows)
-    description = (f"every captcha of another dataset that it could read ({report.n_captchas:,} captchas), not its test "
-                   "split; where that data overlaps the model's training data, these figures are optimistic")
-    left_out = len(dataset.texts) - len(rows)
-    if left_out:
-        description += f"; {left_out:,} captchas of other {'characters or lengths' if lengths else 'characters'} are left out"
-    return report, description
+    if not readable.any():
+        raise NothingToReview(f"The loaded data has no captcha of the {what} this model reads. {_load_its_data(metadata)}")
+    learnt = np.zeros(len(readable), bool) if learnt is None else learnt
+    scored = readable & ~learnt
+    if not scored.any():
+        raise NothingToReview("Every captcha of the loaded data that this model could read is one it learnt from. "
+                              "Load captchas it never saw to score it.")
+    left_out = []
+    learnt_count = int((readable & learnt).sum())
+    if learnt_count:
+        left_out.append(f"{learnt_count:,} captchas it learnt from")
+    other = int((~readable).sum())
+    if other:
+        left_out.append(f"{other:,} captchas of other {'characters or lengths' if lengths else 'characters'}")
+    kind = "unseen" if learnt_count else "other"
+    return Scope(np.zeros(0, np.int64), np.flatnonzero(scored), kind, left_out, checked=learnt is not None)
+
+
+def _load_its_data(metadata: dict) -> str:
+    source = metadata.get("data", {}).get("source") or "its training data"
+    return f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
 
 
 def misreads_for(report, true: str, predicted: str) -> list[tuple[int, str, str, float]]:

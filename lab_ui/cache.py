@@ -97,8 +97,8 @@ def model_review(name: str, dataset: Dataset | None = None):
 def _model_review(name: str, version: str, fingerprint: str, _dataset: Dataset):
     from captcha_core import review
 
-    loaded = predictor(name)
-    return review.review_on(loaded.classifier, _dataset, loaded.metadata)
+    model = predictor(name)
+    return review.review_on(model.classifier, _dataset, model.metadata, model.loaded.trained_on)
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -110,14 +110,15 @@ def protocol_comparison(count: int, epochs: int, seed: int, difficulty: str):
 
 
 def held_out_captchas(name: str, dataset: Dataset):
-    """Indices of `dataset`'s captchas this model never trained on (its test split made again), or None when
-    `dataset` is not the data it was trained on."""
+    """The Scope of `dataset`'s captchas this model never learnt from and could read (its test split, when this is
+    its training data), or None when it cannot tell them from the rest or there are none."""
     from captcha_core import review
 
     if not dataset.texts:
         return None
+    model = predictor(name)
     fingerprint = dataset.fingerprint()
-    if not review.is_training_data(predictor(name).metadata, dataset, fingerprint):
+    if model.loaded.trained_on is None and not review.is_training_data(model.metadata, dataset, fingerprint):
         return None
     return _held_out_captchas(name, model_version(name), fingerprint, dataset)
 
@@ -126,5 +127,9 @@ def held_out_captchas(name: str, dataset: Dataset):
 def _held_out_captchas(name: str, version: str, fingerprint: str, _dataset: Dataset):
     from captcha_core import review
 
-    loaded = predictor(name)
-    return review.split_made_again(loaded.classifier, _dataset, loaded.metadata).test_captchas
+    model = predictor(name)
+    try:
+        scope = review.scoring_scope(model.classifier, _dataset, model.metadata, model.loaded.trained_on)
+    except review.NothingToReview:
+        return None
+    return scope if scope.captchas is not None and len(scope.captchas) else None

@@ -202,14 +202,12 @@ class TrainJob:
     @staticmethod
     def _save(result, dataset: Dataset, name: str, root: Path) -> str:
         """Save under `name`, or its next free version: an existing model is never overwritten."""
-        from captcha_core.persistence import build_metadata, save_model
+        from captcha_core.persistence import save_training
 
-        labels = [str(c) for c in result.classifier.classes_]
-        metadata = build_metadata(result, dataset, result.config)  # auto resolved: the kind actually trained
         while True:
             free = next_free_name(root, name)
             try:
-                save_model(result.classifier, labels, metadata, root / free, overwrite=False)
+                save_training(result, dataset, root / free)
                 return free
             except ModelExists:
                 continue  # someone (the CLI, say) took that name between the check and the write

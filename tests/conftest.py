@@ -36,12 +36,9 @@ def tiny_training(easy_dataset):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, easy_dataset, tiny_training):
-    from captcha_core.persistence import build_metadata, save_model
+    from captcha_core.persistence import save_training
 
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    labels = [str(c) for c in tiny_training.classifier.classes_]
-    save_model(tiny_training.classifier, labels, build_metadata(tiny_training, easy_dataset, TINY), out)
-    return out
+    return save_training(tiny_training, easy_dataset, tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The command line as a user runs it: real subprocesses, real files, every exit code."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,9 +70,17 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     assert ev.returncode == 0, ev.stderr
     # Its own training data: only the captchas training held out count, as many as training reported.
     scored = json.loads(ev.stdout)
-    assert scored["n_test_captchas"] == summary["n_test_captchas"] < 100 and "held out" in scored["scored_on"]
+    assert scored["n_test_captchas"] == summary["n_test_captchas"] < 100 and "its own test split" in scored["scored_on"]
     assert "note: this is the data the model was trained on" in ev.stderr
     assert "read them short" not in ev.stderr  # the lengths it learnt
+    # The class adds captchas to the folder: the new ones count, besides the held-out ones, and none it learnt from.
+    grown = tmp_path / "grown"
+    shutil.copytree(captcha_folder, grown)
+    assert run("generate", "--out", grown, "--count", 12, "--seed", 4).returncode == 0
+    bigger = run("evaluate", "--model", model, "--data", grown)
+    assert bigger.returncode == 0, bigger.stderr
+    assert f"on {summary['n_test_captchas'] + 12} test captchas" in bigger.stdout
+    assert f"{100 - summary['n_test_captchas']} captchas it learnt from are left out" in bigger.stdout
 
     some = sorted(captcha_folder.glob("*.png"))[:3]
     bad = tmp_path / "notes.png"

@@ -70,6 +70,62 @@ def test_regenerated_data_that_came_out_different_is_still_split(tiny_model_dir,
     assert "made again" in result.description
 
 
+def captchas_of(dataset, rows):
+    """The captchas at `rows` as (text, image) items, to build another dataset from."""
+    return [(dataset.texts[i], dataset.images[i]) for i in rows]
+
+
+def test_its_training_captchas_are_left_out_wherever_they_turn_up(tiny_model_dir, tiny_config):
+    import pytest
+
+    from captcha_core.data import from_captchas, generate_dataset
+
+    loaded = load_model(tiny_model_dir)
+    own = review.regenerate_dataset(loaded.metadata)
+    test_captchas = review.split_made_again(loaded.classifier, own, loaded.metadata).test_captchas
+    assert len(loaded.trained_on) == len(own.texts) - len(test_captchas)
+    uploaded = {**loaded.metadata, "data": {**loaded.metadata["data"], "source": "class.zip"}}
+    # The same captchas, cut otherwise (one letter changed stands in for a new cutter): no longer exactly its
+    # training data, and still only what it held out is scored.
+    recut = review.regenerate_dataset(loaded.metadata)
+    recut.letters.images[0, 0, 0] ^= 1
+    scope = review.scoring_scope(loaded.classifier, recut, uploaded, loaded.trained_on)
+    assert scope.kind == "unseen" and scope.captchas.tolist() == test_captchas.tolist()
+    assert set(recut.letters.groups[scope.letters]) <= set(test_captchas.tolist())
+    # More captchas of the same kind with its own in them: the new ones and its test captchas count, no others.
+    new = generate_dataset(tiny_config.with_(seed=7), count=10)
+    bigger = from_captchas(captchas_of(own, range(len(own.texts))) + captchas_of(new, range(10)), config=tiny_config)
+    result = review.review_on(loaded.classifier, bigger, uploaded, loaded.trained_on)
+    assert result.report.n_captchas == len(test_captchas) + 10
+    assert f"{len(loaded.trained_on)} captchas it learnt from are left out" in result.description
+    assert "never learnt from" in result.description
+    # Without the record (a model saved before it), the same data is scored whole, and the line says so.
+    blind = review.review_on(loaded.classifier, bigger, uploaded)
+    assert blind.report.n_captchas == len(bigger.texts) and "optimistic" in blind.description
+    # Data none of which it learnt from says so instead of warning.
+    fresh = review.review_on(loaded.classifier, new, uploaded, loaded.trained_on)
+    assert fresh.report.n_captchas == 10 and "none of it is data it learnt from" in fresh.description
+    # Only captchas it learnt from: nothing honest to score.
+    learnt_only = from_captchas(captchas_of(own, np.setdiff1d(np.arange(len(own.texts)), test_captchas)), config=tiny_config)
+    with pytest.raises(review.NothingToReview, match="one it learnt from"):
+        review.scoring_scope(loaded.classifier, learnt_only, uploaded, loaded.trained_on)
+
+
+def test_a_sequence_model_leaves_out_the_captchas_it_learnt_from(tmp_path_factory, tiny_config):
+    from ui_support import tiny_model_folder
+
+    from captcha_core.data import from_captchas, generate_dataset
+
+    loaded = load_model(tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"), "sequence"))
+    own = review.regenerate_dataset(loaded.metadata)
+    test_captchas = review.split_made_again(loaded.classifier, own, loaded.metadata).test_captchas
+    uploaded = {**loaded.metadata, "data": {**loaded.metadata["data"], "source": "class.zip"}}
+    new = generate_dataset(tiny_config.with_(seed=7), count=6)
+    bigger = from_captchas(captchas_of(new, range(6)) + captchas_of(own, range(len(own.texts))), config=tiny_config)
+    scope = review.scoring_scope(loaded.classifier, bigger, uploaded, loaded.trained_on)
+    assert scope.kind == "unseen" and scope.captchas.tolist() == [*range(6), *(6 + test_captchas).tolist()]
+
+
 def test_top_confusion_and_mistakes_for(tiny_model_dir):
     loaded = load_model(tiny_model_dir)
     result = review.review_on(loaded.classifier, review.regenerate_dataset(loaded.metadata), loaded.metadata)

@@ -17,7 +17,7 @@ from captcha_core.persistence import (
 
 
 def test_model_folder_travels_with_labels_and_metadata(tiny_model_dir, tiny_training):
-    assert sorted(p.name for p in tiny_model_dir.iterdir()) == ["labels.json", "metadata.json", "model.keras"]
+    assert sorted(p.name for p in tiny_model_dir.iterdir()) == ["labels.json", "metadata.json", "model.keras", "trained_on.npy"]
     meta = json.loads((tiny_model_dir / "metadata.json").read_text())
     for key in ("config", "seed", "data", "class_counts_before", "class_counts_after", "metrics", "libraries", "captcha_length"):
         assert key in meta
@@ -38,6 +38,30 @@ def test_metadata_keeps_the_generators_settings_only_for_data_it_made(easy_datas
     from_folder = build_metadata(tiny_training, folder, tiny_config)["config"]
     assert not any(key in from_folder for key in GENERATOR_SETTINGS)
     assert from_folder["epochs"] == tiny_config.epochs and config_from_dict(from_folder).seed == tiny_config.seed
+
+
+def test_it_records_the_captchas_it_learnt_from_and_not_its_test_captchas(tiny_model_dir, tiny_training, easy_dataset):
+    trained_on = load_model(tiny_model_dir).trained_on
+    digests = easy_dataset.content_digests()
+    test = tiny_training.split.test_captchas
+    assert trained_on.dtype == np.uint64 and np.all(trained_on[1:] > trained_on[:-1])  # sorted, no repeats
+    assert not np.isin(digests[test], trained_on).any()
+    assert np.isin(np.delete(digests, test), trained_on).all() and len(trained_on) == len(digests) - len(test)
+
+
+def test_a_damaged_record_of_what_it_learnt_says_so_and_a_missing_one_is_an_older_model(tmp_path, tiny_model_dir):
+    from captcha_core.persistence import TRAINED_ON_FILE
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    np.save(folder / TRAINED_ON_FILE, np.array(["not", "digests"]))
+    with pytest.raises(ModelDamaged, match=f"{TRAINED_ON_FILE} is not a list of digests"):
+        load_model(folder)
+    (folder / TRAINED_ON_FILE).write_bytes(b"\x93NUMPY broken")
+    with pytest.raises(ModelDamaged, match=TRAINED_ON_FILE):
+        load_model(folder)
+    (folder / TRAINED_ON_FILE).unlink()
+    assert load_model(folder).trained_on is None
 
 
 def test_loaded_model_predicts_like_the_trained_one(tiny_model_dir, tiny_training, easy_dataset):

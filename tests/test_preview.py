@@ -56,7 +56,7 @@ def test_training_balance_resamples_the_training_split_only(easy_dataset, tiny_c
 def test_model_zip_holds_model_labels_and_metadata(tiny_model_dir, tmp_path):
     data = model_zip_bytes(tiny_model_dir)
     names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    assert names == {f"{tiny_model_dir.name}/{n}" for n in ("model.keras", "labels.json", "metadata.json")}
+    assert names == {f"{tiny_model_dir.name}/{n}" for n in ("model.keras", "labels.json", "metadata.json", "trained_on.npy")}
     with pytest.raises(ModelDamaged):
         model_zip_bytes(tmp_path)
 

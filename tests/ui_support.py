@@ -27,15 +27,13 @@ def tiny_model_folder(base: str, kind: str = "cnn") -> Path:
     """Train and save the smallest model of this kind that still has every class, once per test process."""
     from captcha_core.config import DEFAULT
     from captcha_core.data import generate_dataset
-    from captcha_core.persistence import build_metadata, save_model
+    from captcha_core.persistence import save_training
     from captcha_core.training import train
 
     config = DEFAULT.with_(generate_count=60, epochs=1, model=kind, forest_trees=TINY_FOREST_TREES, **TINY_SEQUENCE)
     dataset = generate_dataset(config)
     result = train(dataset, config)
-    labels = [str(c) for c in result.classifier.classes_]
-    folder = Path(base) / f"{TINY_MODEL}-{kind}"
-    return save_model(result.classifier, labels, build_metadata(result, dataset, config), folder)
+    return save_training(result, dataset, Path(base) / f"{TINY_MODEL}-{kind}")
 
 
 def install_model(home: Path, folder: Path) -> None:

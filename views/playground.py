@@ -255,16 +255,15 @@ def sample_settings() -> tuple[str, int, str]:
 
 
 def held_out_pick():
-    """(the loaded dataset, its captchas this model never trained on), or (the loaded dataset or None, None) when the
-    loaded data is not exactly its training folder or zip."""
+    """(the loaded dataset, the Scope of its captchas this model never learnt from), or (the loaded dataset or None,
+    None) when it has none the model could read or the model cannot tell which it learnt from."""
     if is_generated(predictor.metadata) or state.dataset_spec()["kind"] == "generated":
         return None, None
     try:
         dataset = state.current_dataset(announce=False)
     except (InputRejected, DatasetError, OSError):
         return None, None
-    rows = cache.held_out_captchas(model_name, dataset)
-    return dataset, (rows if rows is not None and len(rows) else None)
+    return dataset, cache.held_out_captchas(model_name, dataset)
 
 
 def sample_seed() -> int:
@@ -274,14 +273,17 @@ def sample_seed() -> int:
     return state.sample_seed()
 
 
-def held_out_sample(dataset, rows) -> None:
-    """One of the model's own held-out test captchas, its truth beside what the model reads."""
+def held_out_sample(dataset, scope) -> None:
+    """One of the loaded captchas the model never learnt from (its held-out test captchas, when the loaded data is
+    its training data), its truth beside what the model reads."""
+    rows = scope.captchas
     index = int(rows[sample_seed() % len(rows)])
     text, image = dataset.texts[index], dataset.images[index]
     # Read as Evaluate reads its test captchas: the truth's length is not given away.
     reading = predictor.solve(image)
-    st.caption(f"A test captcha held out from {dataset.source or 'its data'} (`{dataset.names[index]}`, one of "
-               f"{len(rows):,}), never seen in training: **{verdict(reading.text, text)}**")
+    what = "A test captcha held out from" if scope.exact else "A captcha it never learnt from, out of"
+    st.caption(f"{what} {dataset.source or 'the loaded data'} (`{dataset.names[index]}`, one of {len(rows):,}), never "
+               f"seen in training: **{verdict(reading.text, text)}**")
     show_reading(image, reading, "random sample", truth=text)
 
 
@@ -291,12 +293,12 @@ def verdict(read: str, truth: str) -> str:
 
 
 def sample_tab(shown: bool) -> None:
-    """A captcha the model has never seen, its truth beside what the model reads: one of its held-out test captchas
-    when its training data is loaded, else a fresh one from the built-in generator."""
+    """A captcha the model has never seen, its truth beside what the model reads: one of the loaded captchas it never
+    learnt from (its held-out test captchas, for its training data), else a fresh one from the built-in generator."""
     # Every tab runs on every rerun, a drawing's strokes included; a big loaded set is only looked at on this one.
-    loaded, rows = held_out_pick() if shown else (None, None)
-    if rows is not None:
-        held_out_sample(loaded, rows)
+    loaded, unseen = held_out_pick() if shown else (None, None)
+    if unseen is not None:
+        held_out_sample(loaded, unseen)
         return
     if not shown and not is_generated(predictor.metadata):
         return
@@ -314,10 +316,15 @@ def sample_tab(shown: bool) -> None:
     if not is_generated(predictor.metadata):
         data = predictor.metadata.get("data", {})
         source = data.get("source") or "its own captchas"
-        # Only captchas can be held out and shown here, and only the very set it learnt from.
-        instead = (f" Load {source} on the **Data** page, and this tab shows captchas held out from it instead."
-                   if data.get("kind") == "captchas" and data.get("source") else "")
-        if instead and loaded is not None and loaded.source == data.get("source"):
+        # Only captchas can be shown here: from any set, when the model recorded which ones it learnt from; models
+        # saved before that can tell only the very set it learnt from.
+        knows_what_it_learnt = predictor.loaded.trained_on is not None
+        instead = ""
+        if data.get("kind") == "captchas" and data.get("source"):
+            instead = (f" Load {source}, or other captchas like them, on the **Data** page, and this tab shows ones "
+                       "it never learnt from instead." if knows_what_it_learnt else
+                       f" Load {source} on the **Data** page, and this tab shows captchas held out from it instead.")
+        if instead and not knows_what_it_learnt and loaded is not None and loaded.source == data.get("source"):
             instead = (f" The loaded {source} is no longer exactly the data it learnt from (its files or the letter "
                        "cutter changed), so its held-out captchas cannot be told apart from the others.")
         st.info(f"This model learnt from {source}, not from the built-in generator, so this sample is in another "
