@@ -6,6 +6,7 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from lab_ui.model_views import percent
 from ui_support import APP, RUN_TIMEOUT, all_text, install_model, open_page, tiny_model_folder
 
 # views/evaluate.py's CAPTCHAS_BESIDE and GALLERY_MAX: importing a page module would run the page.
@@ -58,6 +59,25 @@ def test_without_its_data_it_still_shows_the_matrix_saved_at_training(with_model
     saved = meta["metrics"]["confusion_matrix"]
     [chart] = [c for c in at.get("vega_lite_chart") if "read as" in c.proto.spec]
     assert sum(row["count"] for row in chart_rows(chart)) == sum(map(sum, saved["matrix"]))
+
+
+def test_its_own_captchas_cut_anew_are_scored_without_the_ones_it_learnt_from(with_model):
+    meta_file = next((with_model / "models").glob("*/metadata.json"))
+    meta = json.loads(meta_file.read_text())
+    # Its captchas as a class would bring them back after an update of the cutter: not exactly its training data.
+    meta["data"].update(source="class.zip", fingerprint="0" * 16)
+    meta_file.write_text(json.dumps(meta))
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.session_state["dataset_spec"] = {"kind": "generated", **meta["data"]["generator"]}
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    held_out, count = meta["metrics"]["n_test_captchas"], meta["data"]["n_captchas"]
+    assert (f"Scored on the part of this data it never learnt from: {meta['metrics']['n_test_letters']} letters from "
+            f"{held_out} captchas; {count - held_out} captchas it learnt from are left out") in text
+    assert f"It read **{percent(meta['metrics']['letter_accuracy'])}** of these letters" in text
+    assert "the figures at the top were measured on its own test split when it was trained" in text
 
 
 def chart_rows(chart) -> list[dict]:

@@ -269,7 +269,7 @@ def test_with_its_own_folder_loaded_the_random_sample_is_one_of_its_held_out_cap
     (home / "models" / model_folder.name / "metadata.json").write_text(json.dumps(metadata))
     clear_caches()
     at.run()
-    [caption] = [c.value for c in at.caption if "never learnt from, out of" in c.value]
+    [caption] = [c.value for c in at.caption if f"A captcha from {folder} that it never learnt from" in c.value]
     shown = re.search(r"\(`([^`]+)`, one of ([\d,]+)\)", caption)
     assert shown and int(shown.group(2)) == len(held_out) and dataset.names.index(shown.group(1)) in held_out.tolist()
     # A model saved before it recorded them cannot tell: a built-in sample, and why.

@@ -196,9 +196,7 @@ def confusion_section() -> None:
         return
     st.caption(f"Scored on {result.description}. Rows are the true letter, columns what the model read; "
                "blue cells are right answers, red ones mistakes, darker when there are more.")
-    if result.reads_whole and result.report.captcha_accuracy is not None:
-        st.caption(f"{views.percent(result.report.captcha_accuracy)} of these captchas read right; "
-                   f"{views.plural(len(result.report.misreads), 'captcha')} misread.")
+    scores_here(result)
     labels = result.report.labels
     beside = charts.confusion_cell(labels, BESIDE_GRID_PIXELS) * len(labels) <= BESIDE_GRID_PIXELS
     # One key per model: a cell clicked for one model means nothing in another's matrix.
@@ -221,6 +219,22 @@ def confusion_section() -> None:
         mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
     if result.reads_whole:
         wrong_length_captchas(result)
+
+
+def scores_here(result) -> None:
+    """How well it read the data scored here; when that is not its own test split, the figures at the top (measured
+    on that split at training time) are not these, and the page says so rather than show two sets of numbers."""
+    report = result.report
+    if result.exact and not result.reads_whole:
+        return  # the figures at the top are these
+    read = [] if result.reads_whole else [f"**{views.percent(report.letter_accuracy)}** of these letters"]
+    if report.captcha_accuracy is not None:
+        read.append(f"**{views.percent(report.captcha_accuracy)}** of these captchas")
+    if not read:
+        return
+    misread = f" ({views.plural(len(report.misreads), 'captcha')} misread)" if result.reads_whole else ""
+    elsewhere = "" if result.exact else "; the figures at the top were measured on its own test split when it was trained"
+    st.caption(f"It read {' and '.join(read)} right{misread}{elsewhere}.")
 
 
 def point_below(key: str) -> None:
@@ -248,7 +262,8 @@ def per_class_section() -> None:
         return
     st.subheader("Letter by letter")
     st.caption("Precision: when it says *a*, how often is it an *a*? Recall: of the real *a*s, how many did it find? "
-               "F1 balances the two. The letters it reads worst come first; click a column's name to sort by it.")
+               "F1 balances the two, on its own test split when it was trained. The letters it reads worst come first; "
+               "click a column's name to sort by it.")
     # Worst first, so the few letters that matter lead; a bar chart of 19 F1s between 92% and 100% was a green wall.
     table = pd.DataFrame(per_class).rename(columns={"label": "letter"}).sort_values("f1", kind="stable")
     for column in SCORE_COLUMNS:

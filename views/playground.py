@@ -281,9 +281,10 @@ def held_out_sample(dataset, scope) -> None:
     text, image = dataset.texts[index], dataset.images[index]
     # Read as Evaluate reads its test captchas: the truth's length is not given away.
     reading = predictor.solve(image)
-    what = "A test captcha held out from" if scope.exact else "A captcha it never learnt from, out of"
-    st.caption(f"{what} {dataset.source or 'the loaded data'} (`{dataset.names[index]}`, one of {len(rows):,}), never "
-               f"seen in training: **{verdict(reading.text, text)}**")
+    source, which = dataset.source or "the loaded data", f"`{dataset.names[index]}`, one of {len(rows):,}"
+    what = (f"A test captcha held out from {source} ({which}), never seen in training" if scope.exact
+            else f"A captcha from {source} that it never learnt from ({which})")
+    st.caption(f"{what}: **{verdict(reading.text, text)}**")
     show_reading(image, reading, "random sample", truth=text)
 
 
