@@ -32,6 +32,8 @@ class Limits:
     # zipfile parses the whole central directory into memory before any per-entry cap can act,
     # so its size is capped first; 50,000 entries with ordinary names need about 5 MB.
     max_zip_directory_bytes: int = 8 * 1024 * 1024
+    # A model's record of what it learnt from (8 bytes a captcha): 8 million captchas, far more than 2 cores train on.
+    max_trained_on_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ from .progress import CUTTING, DECODING, SIZING, ProgressReport, reporting
 from .segmentation import normalize_letter, segment_captcha
 
 
+# Bytes of an image's digest: with 64 bits, two of a million captchas share one about once in 40 million sets.
+DIGEST_BYTES = 8
+
+
 class DatasetError(ValueError):
     """A dataset that cannot be used for training, with a message a student can act on."""
 
@@ -98,18 +102,20 @@ class Dataset:
         return digest.hexdigest()[:16]
 
     def content_digests(self) -> np.ndarray:
-        """A 64-bit digest of each captcha's text and pixels (each letter's, for letter data), which does not
-        depend on how the captchas are cut: a model records those of the data it learnt from, to know it again."""
-        if self.is_captchas:
-            texts, images = self.texts, self.images
-        else:
-            texts, images = self.letters.labels.tolist(), self.letters.images
-        return np.fromiter((_item_digest(text, image) for text, image in zip(texts, images)), np.uint64, len(texts))
+        """A 64-bit digest of each captcha's pixels (each letter's, for letter data), however the captchas are cut."""
+        # Pixels only: a label corrected after training does not make a learnt image new. Letter data keeps only
+        # its normalized letters, so a change of normalize_letter makes every letter look new, as a decoder
+        # upgrade that changes a JPEG's pixels would: which is why scoring says "matches", never "is", of them.
+        images = self.images if self.is_captchas else self.letters.images
+        return np.fromiter((_pixels_digest(image) for image in images), np.uint64, len(images))
+
+    def content_key(self) -> str:
+        """A short hash of every captcha's pixels: unlike the fingerprint, it sees captchas that could not be cut."""
+        return hashlib.sha256(self.content_digests().tobytes()).hexdigest()[:16]
 
 
-def _item_digest(text: str, image: np.ndarray) -> int:
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(f"{text}\0{image.shape}\0".encode())
+def _pixels_digest(image: np.ndarray) -> int:
+    digest = hashlib.blake2b(str(image.shape).encode(), digest_size=DIGEST_BYTES)
     digest.update(np.ascontiguousarray(image).tobytes())
     return int.from_bytes(digest.digest(), "little")
 

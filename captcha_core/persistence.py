@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
+from .config import DEFAULT, Config, Limits
 from .imageio import InputRejected
 
 LABELS_FILE = "labels.json"
@@ -59,7 +59,7 @@ class LoadedModel:
     labels: list[str]
     metadata: dict
     path: Path
-    trained_on: np.ndarray | None = None  # sorted digests of its training and validation items, when recorded
+    trained_on: np.ndarray | None = None  # digests of its training and validation items, when recorded
 
     @property
     def version(self) -> str:
@@ -203,17 +203,22 @@ def write_digests(path: Path, digests: np.ndarray) -> None:
         os.fsync(fh.fileno())
 
 
-def read_digests(folder: Path) -> np.ndarray | None:
+def read_digests(folder: Path, limits: Limits = DEFAULT.limits) -> np.ndarray | None:
     """The learnt-from digests of a model folder, None for a model saved before they were recorded."""
     path = folder / TRAINED_ON_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
+    path = model_part(folder, TRAINED_ON_FILE)
+    damaged = ModelDamaged(f"{folder.name}: model file is damaged ({TRAINED_ON_FILE} is not a list of digests)")
+    if path.stat().st_size > limits.max_trained_on_bytes:
+        raise damaged
     try:
-        digests = np.load(model_part(folder, TRAINED_ON_FILE), allow_pickle=False)
-    except (OSError, ValueError):
-        digests = None
-    if digests is None or digests.dtype != np.uint64 or digests.ndim != 1:
-        raise ModelDamaged(f"{folder.name}: model file is damaged ({TRAINED_ON_FILE} is not a list of digests)")
+        digests = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        raise damaged from None
+    # A zip file loads as an NpzFile, not an array.
+    if not isinstance(digests, np.ndarray) or digests.dtype != np.uint64 or digests.ndim != 1:
+        raise damaged
     return digests
 
 

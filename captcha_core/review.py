@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import DEFAULT, Config, Limits, SegmentationTuning
-from .data import Dataset, generate_dataset
+from .data import Dataset, generate_dataset, plural
 from .evaluation import Report, evaluate
 from .models import reads_whole
 from .split import split_dataset
@@ -98,8 +98,10 @@ def is_training_data(metadata: dict, dataset: Dataset, fingerprint: str | None =
     """True when `dataset` is exactly the data the model was trained on (as cut by today's segmentation).
 
     fingerprint: the dataset's, when the caller has it already (it hashes every letter)."""
-    trained_on = (metadata.get("data") or {}).get("fingerprint")
-    return bool(trained_on) and trained_on == (fingerprint or dataset.fingerprint())
+    data = metadata.get("data") or {}
+    # The letters' fingerprint misses captchas that could not be cut; their count does not.
+    same_count = data.get("n_captchas") in (None, len(dataset.texts))
+    return bool(data.get("fingerprint")) and same_count and data["fingerprint"] == (fingerprint or dataset.fingerprint())
 
 
 def split_made_again(classifier, dataset: Dataset, metadata: dict):
@@ -151,11 +153,11 @@ class NothingToReview(ValueError):
 class Scope:
     """The rows of a dataset a model is scored on, and what they are, for the line that says so."""
 
-    letters: np.ndarray  # letter rows (empty for the sequence model)
+    letters: np.ndarray  # letter rows (none for the sequence model on data other than its own)
     captchas: np.ndarray | None  # captcha rows, None for letter data
     kind: str  # "test": its own test split; "remade": that split made again; "unseen": what it never learnt; "other"
     left_out: list[str] = field(default_factory=list)  # what was left out and why, e.g. "40 captchas it learnt from"
-    checked: bool = False  # "other" data whose captchas were checked against the ones it learnt from
+    checked: bool = False  # "other" data whose images were checked against the ones it learnt from
 
     @property
     def exact(self) -> bool:
@@ -173,30 +175,63 @@ class Scope:
                       "generator changed since training, so some letters differ)",
             "unseen": f"the part of this data it never learnt from: {where}",
             "other": f"all of another dataset that it could read ({where}), not its test split; "
-                     + ("none of it is data it learnt from" if self.checked else
+                     + ("none of it matches the images it learnt from" if self.checked else
                         "where that data overlaps the model's training data, these figures are optimistic"),
         }[self.kind]
-        return "; ".join([head, *(f"{what} are left out" for what in self.left_out)])
+        return f"{head}; left out: {', '.join(self.left_out)}" if self.left_out else head
 
 
 def scoring_scope(classifier, dataset: Dataset, metadata: dict, trained_on: np.ndarray | None = None) -> Scope:
     """Which rows of `dataset` to score a model on, so that nothing it learnt from counts.
 
-    Its own training data: the test split made again. Other data: whatever it could read, less any captcha
-    (letter, for letter data) whose digest is among `trained_on`, those it learnt from, when it recorded them.
-    Generated data that matches none of them came from a changed generator: its test split is made again.
+    Its own training data, or the generator's same settings: its test split (made again). Other data: whatever it
+    could read. Either way, less any captcha (letter, for letter data) whose pixels match its `trained_on` record.
     """
+    learnt = learnt_mask(dataset, metadata, trained_on)
     if is_training_data(metadata, dataset):
-        split = split_made_again(classifier, dataset, metadata)
-        return Scope(split.test, split.test_captchas if dataset.is_captchas else None, "test")
-    learnt = None if trained_on is None else np.isin(dataset.content_digests(), trained_on)
-    if is_generated(metadata) and (learnt is None or not learnt.any()):
-        split = split_made_again(classifier, dataset, metadata)
-        return Scope(split.test, split.test_captchas if dataset.is_captchas else None, "remade")
+        return _split_scope(classifier, dataset, metadata, learnt, "test")
+    if same_generated_data(metadata, dataset):
+        return _split_scope(classifier, dataset, metadata, learnt, "remade")
     known = set(str(c) for c in classifier.classes_)
     if reads_whole(classifier):
         return _sequence_scope(classifier, dataset, metadata, known, learnt)
     return _letter_scope(dataset, metadata, known, learnt)
+
+
+def learnt_mask(dataset: Dataset, metadata: dict, trained_on: np.ndarray | None) -> np.ndarray | None:
+    """Per captcha (letter, for letter data): whether the model learnt from its pixels; None when it cannot tell."""
+    # A record of whole captchas says nothing about letters cut out and saved apart, nor the other way round.
+    if trained_on is None or (metadata.get("data") or {}).get("kind", dataset.kind) != dataset.kind:
+        return None
+    return np.isin(dataset.content_digests(), trained_on)
+
+
+def same_generated_data(metadata: dict, dataset: Dataset) -> bool:
+    """True when the built-in generator made `dataset` with the settings the model's training data was made with."""
+    return is_generated(metadata) and dataset.generator is not None and dataset.generator == generator_settings(metadata)
+
+
+def _split_scope(classifier, dataset: Dataset, metadata: dict, learnt: np.ndarray | None, kind: str) -> Scope:
+    """Its test split made again, less whatever in it matches what the model learnt from (when data changed)."""
+    split = split_made_again(classifier, dataset, metadata)
+    if not dataset.is_captchas:
+        letters, dropped = _without_learnt(split.test, learnt)
+        return Scope(letters, None, kind if not dropped else "remade", _learnt_phrase(dropped, "letter"))
+    captchas, dropped = _without_learnt(split.test_captchas, learnt)
+    letters = split.test[np.isin(dataset.letters.groups[split.test], captchas)]
+    return Scope(letters, captchas, kind if not dropped else "remade", _learnt_phrase(dropped, "captcha"))
+
+
+def _without_learnt(rows: np.ndarray, learnt: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """`rows` less those the model learnt from, and how many those were."""
+    if learnt is None:
+        return rows, 0
+    kept = rows[~learnt[rows]]
+    return kept, len(rows) - len(kept)
+
+
+def _learnt_phrase(count: int, unit: str) -> list[str]:
+    return [f"{plural(count, unit)} it learnt from"] if count else []
 
 
 def _letter_scope(dataset: Dataset, metadata: dict, known: set[str], learnt: np.ndarray | None) -> Scope:
@@ -209,26 +244,15 @@ def _letter_scope(dataset: Dataset, metadata: dict, known: set[str], learnt: np.
     if not readable.any():
         raise NothingToReview(f"The loaded dataset has none of the characters this model reads "
                               f"({''.join(sorted(known))[:40]}). {_load_its_data(metadata)}")
-    learnt_letters = np.zeros(len(readable), bool) if learnt is None else (
-        learnt[dataset.letters.groups] if dataset.is_captchas else learnt)
-    scored = readable & ~learnt_letters
-    left_out = []
-    if dataset.is_captchas:
-        captcha_rows = [i for i, text in enumerate(dataset.texts) if set(text) <= known]
-        captchas = np.array([i for i in captcha_rows if learnt is None or not learnt[i]], np.int64)
-        learnt_count, unit = len(captcha_rows) - len(captchas), "captchas"
-    else:
-        captchas, learnt_count, unit = None, int((readable & learnt_letters).sum()), "letters"
-    if learnt_count:
-        left_out.append(f"{learnt_count:,} {unit} it learnt from")
-    if not scored.any():
-        raise NothingToReview(f"Every {unit[:-1]} of the loaded data that this model could read is one it learnt from. "
-                              f"Load {unit} it never saw to score it.")
     unknown = int((~readable).sum())
-    if unknown:
-        left_out.append(f"{unknown:,} letters of classes this model never learnt")
-    kind = "unseen" if learnt_count else "other"
-    return Scope(np.flatnonzero(scored), captchas, kind, left_out, checked=learnt is not None)
+    others = [f"{plural(unknown, 'letter')} of classes this model never learnt"] if unknown else []
+    if not dataset.is_captchas:
+        letters, learnt_count = _without_learnt(np.flatnonzero(readable), learnt)
+        return _unseen_scope(letters, None, learnt_count, "letter", others, learnt is not None)
+    captchas, learnt_count = _without_learnt(
+        np.array([i for i, text in enumerate(dataset.texts) if set(text) <= known], np.int64), learnt)
+    letters = np.flatnonzero(readable if learnt is None else readable & ~learnt[dataset.letters.groups])
+    return _unseen_scope(letters, captchas, learnt_count, "captcha", others, learnt is not None)
 
 
 def _sequence_scope(classifier, dataset: Dataset, metadata: dict, known: set[str], learnt: np.ndarray | None) -> Scope:
@@ -243,20 +267,20 @@ def _sequence_scope(classifier, dataset: Dataset, metadata: dict, known: set[str
     what = f"characters ({''.join(sorted(known))[:40]})" + (f" and lengths ({', '.join(map(str, sorted(lengths)))})" if lengths else "")
     if not readable.any():
         raise NothingToReview(f"The loaded data has no captcha of the {what} this model reads. {_load_its_data(metadata)}")
-    learnt = np.zeros(len(readable), bool) if learnt is None else learnt
-    scored = readable & ~learnt
-    if not scored.any():
-        raise NothingToReview("Every captcha of the loaded data that this model could read is one it learnt from. "
-                              "Load captchas it never saw to score it.")
-    left_out = []
-    learnt_count = int((readable & learnt).sum())
-    if learnt_count:
-        left_out.append(f"{learnt_count:,} captchas it learnt from")
     other = int((~readable).sum())
-    if other:
-        left_out.append(f"{other:,} captchas of other {'characters or lengths' if lengths else 'characters'}")
-    kind = "unseen" if learnt_count else "other"
-    return Scope(np.zeros(0, np.int64), np.flatnonzero(scored), kind, left_out, checked=learnt is not None)
+    others = [f"{plural(other, 'captcha')} of other {'characters or lengths' if lengths else 'characters'}"] if other else []
+    captchas, learnt_count = _without_learnt(np.flatnonzero(readable), learnt)
+    return _unseen_scope(np.zeros(0, np.int64), captchas, learnt_count, "captcha", others, learnt is not None)
+
+
+def _unseen_scope(letters: np.ndarray, captchas: np.ndarray | None, learnt_count: int, unit: str, others: list[str],
+                  checked: bool) -> Scope:
+    """The scope of other data once what the model learnt from is out; NothingToReview when nothing is left."""
+    if not len(letters) and (captchas is None or not len(captchas)):
+        raise NothingToReview(f"All the loaded {unit}s this model could read match ones it learnt from. "
+                              f"Load {unit}s it never saw to score it.")
+    return Scope(letters, captchas, "unseen" if learnt_count else "other", _learnt_phrase(learnt_count, unit) + others,
+                 checked)
 
 
 def _load_its_data(metadata: dict) -> str:

@@ -90,11 +90,16 @@ def model_review(name: str, dataset: Dataset | None = None):
         dataset = generated_dataset(
             settings["difficulty"], settings["count"], settings["length"], settings["alphabet"], settings["seed"]
         )
-    return _model_review(name, model_version(name), dataset.fingerprint(), dataset)
+    return _model_review(name, model_version(name), data_key(dataset), dataset)
+
+
+def data_key(dataset: Dataset, fingerprint: str | None = None) -> str:
+    """A cache key for scoring on `dataset`: its letters and its captchas' pixels, those that could not be cut too."""
+    return f"{fingerprint or dataset.fingerprint()}-{dataset.content_key()}"
 
 
 @st.cache_data(show_spinner="Re-creating the test split and scoring it...", max_entries=4)
-def _model_review(name: str, version: str, fingerprint: str, _dataset: Dataset):
+def _model_review(name: str, version: str, data: str, _dataset: Dataset):
     from captcha_core import review
 
     model = predictor(name)
@@ -110,8 +115,7 @@ def protocol_comparison(count: int, epochs: int, seed: int, difficulty: str):
 
 
 def held_out_captchas(name: str, dataset: Dataset):
-    """The Scope of `dataset`'s captchas this model never learnt from and could read (its test split, when this is
-    its training data), or None when it cannot tell them from the rest or there are none."""
+    """The Scope of the loaded captchas this model could read and never learnt from, or None when it cannot tell."""
     from captcha_core import review
 
     if not dataset.texts:
@@ -120,11 +124,11 @@ def held_out_captchas(name: str, dataset: Dataset):
     fingerprint = dataset.fingerprint()
     if model.loaded.trained_on is None and not review.is_training_data(model.metadata, dataset, fingerprint):
         return None
-    return _held_out_captchas(name, model_version(name), fingerprint, dataset)
+    return _held_out_captchas(name, model_version(name), data_key(dataset, fingerprint), dataset)
 
 
 @st.cache_data(show_spinner="Finding the captchas this model never trained on...", max_entries=4)
-def _held_out_captchas(name: str, version: str, fingerprint: str, _dataset: Dataset):
+def _held_out_captchas(name: str, version: str, data: str, _dataset: Dataset):
     from captcha_core import review
 
     model = predictor(name)

@@ -54,20 +54,38 @@ def test_review_on_data_with_other_characters_leaves_them_out_or_refuses(tiny_mo
     result = review.review_on(loaded.classifier, half, uploaded)
     known = np.isin(half.letters.labels, list("abc"))
     assert result.n_letters == known.sum() > 0
-    assert f"{(~known).sum()} letters of classes this model never learnt are left out" in result.description
+    assert f"left out: {(~known).sum()} letters of classes this model never learnt" in result.description
     foreign = generate_dataset(tiny_config.with_(seed=7, alphabet="XYZ"), count=5)
     with pytest.raises(review.NothingToReview, match=r"none of the characters this model reads .*class\.zip"):
         review.review_on(loaded.classifier, foreign, uploaded)
 
 
-def test_regenerated_data_that_came_out_different_is_still_split(tiny_model_dir, tiny_config):
+def test_regenerated_data_that_came_out_different_is_still_split(tiny_model_dir):
+    loaded = load_model(tiny_model_dir)
+    changed = review.regenerate_dataset(loaded.metadata)
+    changed.letters.images[0, 0, 0] ^= 1  # a generator or cutter change that alters one letter
+    for record in (None, loaded.trained_on):  # a model saved before it kept one, and one that keeps it
+        result = review.review_on(loaded.classifier, changed, loaded.metadata, record)
+        assert not result.exact and "made again" in result.description
+        assert result.n_letters == loaded.metadata["metrics"]["n_test_letters"]
+    # A change that redraws one of its training captchas where a test captcha was: that one is left out.
+    split = review.split_made_again(loaded.classifier, changed, loaded.metadata)
+    learnt_row = np.setdiff1d(np.arange(len(changed.texts)), split.test_captchas)[0]
+    changed.images[split.test_captchas[0]] = changed.images[learnt_row]
+    scope = review.scoring_scope(loaded.classifier, changed, loaded.metadata, loaded.trained_on)
+    assert scope.kind == "remade" and scope.captchas.tolist() == split.test_captchas[1:].tolist()
+    assert scope.left_out == ["1 captcha it learnt from"]
+    assert split.test_captchas[0] not in changed.letters.groups[scope.letters]
+
+
+def test_new_captchas_from_the_generator_are_all_scored_even_for_a_model_of_generated_data(tiny_model_dir, tiny_config):
     from captcha_core.data import generate_dataset
 
     loaded = load_model(tiny_model_dir)
-    changed = generate_dataset(tiny_config.with_(seed=7))
-    result = review.review_on(loaded.classifier, changed, loaded.metadata)
-    assert not result.exact and result.n_letters < len(changed.letters)
-    assert "made again" in result.description
+    fresh = generate_dataset(tiny_config.with_(seed=1), count=20)  # the README's `fresh` set: other settings
+    scope = review.scoring_scope(loaded.classifier, fresh, loaded.metadata, loaded.trained_on)
+    assert scope.kind == "other" and scope.checked and len(scope.captchas) == 20
+    assert len(scope.letters) == len(fresh.letters)
 
 
 def captchas_of(dataset, rows):
@@ -97,17 +115,17 @@ def test_its_training_captchas_are_left_out_wherever_they_turn_up(tiny_model_dir
     bigger = from_captchas(captchas_of(own, range(len(own.texts))) + captchas_of(new, range(10)), config=tiny_config)
     result = review.review_on(loaded.classifier, bigger, uploaded, loaded.trained_on)
     assert result.report.n_captchas == len(test_captchas) + 10
-    assert f"{len(loaded.trained_on)} captchas it learnt from are left out" in result.description
+    assert f"left out: {len(loaded.trained_on)} captchas it learnt from" in result.description
     assert "never learnt from" in result.description
     # Without the record (a model saved before it), the same data is scored whole, and the line says so.
     blind = review.review_on(loaded.classifier, bigger, uploaded)
     assert blind.report.n_captchas == len(bigger.texts) and "optimistic" in blind.description
     # Data none of which it learnt from says so instead of warning.
     fresh = review.review_on(loaded.classifier, new, uploaded, loaded.trained_on)
-    assert fresh.report.n_captchas == 10 and "none of it is data it learnt from" in fresh.description
+    assert fresh.report.n_captchas == 10 and "none of it matches the images it learnt from" in fresh.description
     # Only captchas it learnt from: nothing honest to score.
     learnt_only = from_captchas(captchas_of(own, np.setdiff1d(np.arange(len(own.texts)), test_captchas)), config=tiny_config)
-    with pytest.raises(review.NothingToReview, match="one it learnt from"):
+    with pytest.raises(review.NothingToReview, match="match ones it learnt from"):
         review.scoring_scope(loaded.classifier, learnt_only, uploaded, loaded.trained_on)
 
 
@@ -124,6 +142,53 @@ def test_a_sequence_model_leaves_out_the_captchas_it_learnt_from(tmp_path_factor
     bigger = from_captchas(captchas_of(new, range(6)) + captchas_of(own, range(len(own.texts))), config=tiny_config)
     scope = review.scoring_scope(loaded.classifier, bigger, uploaded, loaded.trained_on)
     assert scope.kind == "unseen" and scope.captchas.tolist() == [*range(6), *(6 + test_captchas).tolist()]
+
+
+def test_letters_cut_out_and_saved_apart_cannot_be_checked_against_captchas(tiny_model_dir):
+    from captcha_core.data import Dataset
+
+    loaded = load_model(tiny_model_dir)
+    own = review.regenerate_dataset(loaded.metadata)
+    letters = Dataset(kind="letters", letters=own.letters, source="letters/")  # `extract` of its own captchas
+    uploaded = {**loaded.metadata, "data": {**loaded.metadata["data"], "source": "class.zip"}}
+    scope = review.scoring_scope(loaded.classifier, letters, uploaded, loaded.trained_on)
+    assert scope.kind == "other" and not scope.checked
+    assert "optimistic" in review.review_on(loaded.classifier, letters, uploaded, loaded.trained_on).description
+
+
+def test_a_letter_folder_model_leaves_out_the_letters_it_learnt_from(tmp_path, easy_dataset, tiny_config):
+    from captcha_core.data import from_letters, generate_dataset
+    from captcha_core.persistence import save_training
+    from captcha_core.training import train
+
+    items = [(str(label), image) for label, image in zip(easy_dataset.letters.labels, easy_dataset.letters.images)]
+    letters = from_letters(items, config=tiny_config)
+    config = tiny_config.with_(model="forest", forest_trees=5)
+    result = train(letters, config)
+    loaded = load_model(save_training(result, letters, tmp_path / "forest"))
+    assert len(loaded.trained_on) == len(letters.letters) - len(result.split.test)
+    more = generate_dataset(tiny_config.with_(seed=5), count=5).letters
+    grown = from_letters(items + [(str(label), image) for label, image in zip(more.labels, more.images)], config=tiny_config)
+    scope = review.scoring_scope(loaded.classifier, grown, {**loaded.metadata, "data": {**loaded.metadata["data"],
+                                 "fingerprint": "other"}}, loaded.trained_on)
+    assert scope.kind == "unseen" and scope.captchas is None
+    assert scope.letters.tolist() == [*result.split.test.tolist(), *range(len(items), len(items) + len(more))]
+
+
+def test_a_sequence_model_does_not_take_its_data_with_one_more_uncuttable_captcha_for_its_own(tmp_path_factory,
+                                                                                               tiny_config):
+    from ui_support import tiny_model_folder
+
+    from captcha_core.data import from_captchas
+
+    loaded = load_model(tiny_model_folder(str(tmp_path_factory.getbasetemp() / "tiny-model"), "sequence"))
+    own = review.regenerate_dataset(loaded.metadata)
+    blank = np.full_like(own.images[0], 255)
+    grown = from_captchas(captchas_of(own, range(len(own.texts))) + [("abcd", blank)], config=tiny_config)
+    assert grown.fingerprint() == own.fingerprint()  # nothing to cut in a blank: the letters are the same
+    test_captchas = review.split_made_again(loaded.classifier, own, loaded.metadata).test_captchas
+    scope = review.scoring_scope(loaded.classifier, grown, loaded.metadata, loaded.trained_on)
+    assert not scope.exact and scope.captchas.tolist() == [*test_captchas.tolist(), len(own.texts)]
 
 
 def test_top_confusion_and_mistakes_for(tiny_model_dir):

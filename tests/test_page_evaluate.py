@@ -75,7 +75,7 @@ def test_its_own_captchas_cut_anew_are_scored_without_the_ones_it_learnt_from(wi
     text = all_text(at)
     held_out, count = meta["metrics"]["n_test_captchas"], meta["data"]["n_captchas"]
     assert (f"Scored on the part of this data it never learnt from: {meta['metrics']['n_test_letters']} letters from "
-            f"{held_out} captchas; {count - held_out} captchas it learnt from are left out") in text
+            f"{held_out} captchas; left out: {count - held_out} captchas it learnt from") in text
     assert f"It read **{percent(meta['metrics']['letter_accuracy'])}** of these letters" in text
     assert "the figures at the top were measured on its own test split when it was trained" in text
 

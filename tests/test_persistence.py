@@ -41,12 +41,19 @@ def test_metadata_keeps_the_generators_settings_only_for_data_it_made(easy_datas
 
 
 def test_it_records_the_captchas_it_learnt_from_and_not_its_test_captchas(tiny_model_dir, tiny_training, easy_dataset):
+    from dataclasses import replace
+
+    from captcha_core.persistence import learnt_digests
+
     trained_on = load_model(tiny_model_dir).trained_on
     digests = easy_dataset.content_digests()
     test = tiny_training.split.test_captchas
     assert trained_on.dtype == np.uint64 and np.all(trained_on[1:] > trained_on[:-1])  # sorted, no repeats
     assert not np.isin(digests[test], trained_on).any()
     assert np.isin(np.delete(digests, test), trained_on).all() and len(trained_on) == len(digests) - len(test)
+    # The seed's leaky protocol trained on copies of its test letters: all of its data counts as learnt.
+    leaky = replace(tiny_training, protocol="leaky-seed")
+    assert learnt_digests(leaky, easy_dataset).tolist() == np.unique(digests).tolist()
 
 
 def test_a_damaged_record_of_what_it_learnt_says_so_and_a_missing_one_is_an_older_model(tmp_path, tiny_model_dir):
@@ -57,9 +64,10 @@ def test_a_damaged_record_of_what_it_learnt_says_so_and_a_missing_one_is_an_olde
     np.save(folder / TRAINED_ON_FILE, np.array(["not", "digests"]))
     with pytest.raises(ModelDamaged, match=f"{TRAINED_ON_FILE} is not a list of digests"):
         load_model(folder)
-    (folder / TRAINED_ON_FILE).write_bytes(b"\x93NUMPY broken")
-    with pytest.raises(ModelDamaged, match=TRAINED_ON_FILE):
-        load_model(folder)
+    for damaged in (b"\x93NUMPY broken", b"", b"PK\x05\x06" + bytes(18)):  # a broken header, nothing, an empty zip
+        (folder / TRAINED_ON_FILE).write_bytes(damaged)
+        with pytest.raises(ModelDamaged, match=TRAINED_ON_FILE):
+            load_model(folder)
     (folder / TRAINED_ON_FILE).unlink()
     assert load_model(folder).trained_on is None
 

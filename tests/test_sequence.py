@@ -381,7 +381,7 @@ def test_review_of_other_captchas_keeps_those_it_can_read_or_refuses(small_train
     reviewed = review.review_on(result.classifier, mixed, metadata)
     readable = [i for i, text in enumerate(mixed.texts) if "z" not in text]
     assert not reviewed.exact and reviewed.report.n_captchas == len(readable) > 0
-    assert f"{len(mixed.texts) - len(readable)} captchas of other characters or lengths are left out" in reviewed.description
+    assert f"left out: {len(mixed.texts) - len(readable)} captchas of other characters or lengths" in reviewed.description
     foreign = generate_dataset(SMALL.with_(alphabet="xyz", seed=9), count=5)
     with pytest.raises(review.NothingToReview, match=r"class\.zip"):
         review.review_on(result.classifier, foreign, metadata)

@@ -222,8 +222,7 @@ def confusion_section() -> None:
 
 
 def scores_here(result) -> None:
-    """How well it read the data scored here; when that is not its own test split, the figures at the top (measured
-    on that split at training time) are not these, and the page says so rather than show two sets of numbers."""
+    """How well it read the data scored here, when that is not the test split the figures at the top come from."""
     report = result.report
     if result.exact and not result.reads_whole:
         return  # the figures at the top are these

@@ -255,8 +255,7 @@ def sample_settings() -> tuple[str, int, str]:
 
 
 def held_out_pick():
-    """(the loaded dataset, the Scope of its captchas this model never learnt from), or (the loaded dataset or None,
-    None) when it has none the model could read or the model cannot tell which it learnt from."""
+    """(the loaded dataset or None, the Scope of its captchas this model never learnt from or None)."""
     if is_generated(predictor.metadata) or state.dataset_spec()["kind"] == "generated":
         return None, None
     try:
@@ -274,8 +273,7 @@ def sample_seed() -> int:
 
 
 def held_out_sample(dataset, scope) -> None:
-    """One of the loaded captchas the model never learnt from (its held-out test captchas, when the loaded data is
-    its training data), its truth beside what the model reads."""
+    """One of the loaded captchas the model never learnt from, its truth beside what the model reads."""
     rows = scope.captchas
     index = int(rows[sample_seed() % len(rows)])
     text, image = dataset.texts[index], dataset.images[index]
