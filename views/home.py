@@ -8,18 +8,19 @@ QUICK_START_NAME = "quickstart"
 PIPELINE = [
     (":material/image:", "Data", "Generated or uploaded captchas"),
     (":material/content_cut:", "Segment", "Cut each captcha into letters"),
-    (":material/call_split:", "Split", "Train, validation and test, per captcha"),
-    (":material/balance:", "Resample", "Balance the classes, train split only"),
-    (":material/neurology:", "Model", "A CNN per letter, or a sequence model per captcha"),
+    (":material/call_split:", "Split", "Train, validation, test: by captcha"),
+    (":material/balance:", "Resample", "Balance the train split's classes"),
+    (":material/neurology:", "Model", "A letter CNN, or a whole-captcha model"),
     (":material/grid_on:", "Evaluate", "Score the untouched test split"),
     (":material/draw:", "Play", "Draw or upload, watch it read"),
 ]
 
 
-# Cards of one size in a row that wraps: seven equal columns broke "Segment" into "Seg-men-t" at 1000 px. Seven
-# of these fit in one row of the 820 px a 1280-px window leaves the page.
-CARD_PIXELS = 100
-CARD_HEIGHT_PIXELS = 250
+# Cards of one size in a row that wraps: seven equal columns broke "Segment" into "Seg-men-t" at 1000 px, and seven
+# 100-px cards in one row broke "Resam-ple" and cut off the end of its text. Four of these fit in the 820 px a
+# 1280-px window leaves the page and three in a 1024-px one, with each title on one line and each text on two.
+CARD_PIXELS = 170
+CARD_HEIGHT_PIXELS = 125
 
 
 def pipeline_row() -> None:
@@ -27,7 +28,7 @@ def pipeline_row() -> None:
     with st.container(horizontal=True, gap="small"):
         for number, (icon, title, text) in enumerate(PIPELINE, start=1):
             with st.container(border=True, width=CARD_PIXELS, height=CARD_HEIGHT_PIXELS):
-                st.markdown(f"### {icon}\n**{number}. {title}**")
+                st.markdown(f"{icon} **{number}. {title}**")
                 st.caption(text)
 
 
