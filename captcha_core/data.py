@@ -21,6 +21,9 @@ from .segmentation import normalize_letter, segment_captcha
 
 # Bytes of an image's digest: with 64 bits, two of a million captchas share one about once in 40 million sets.
 DIGEST_BYTES = 8
+# Named in a model's metadata beside its record of digests: a record made another way must not be matched
+# against these, or nothing would match and its training captchas would be scored as new.
+DIGEST_SCHEME = "blake2b-64 of shape and pixels"
 
 
 class DatasetError(ValueError):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT, Config, Limits
+from .data import DIGEST_SCHEME
 from .imageio import InputRejected
 
 LABELS_FILE = "labels.json"
@@ -111,6 +112,7 @@ def build_metadata(result, dataset, config: Config) -> dict:
             "source": dataset.source,
             "kind": dataset.kind,
             "fingerprint": dataset.fingerprint(),
+            "digest_scheme": DIGEST_SCHEME,  # how trained_on.npy's digests were made
             "n_captchas": len(dataset.texts),
             "n_letters": len(dataset.letters),
             "segmentation_yield": dataset.segmentation_yield,

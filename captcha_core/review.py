@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import DEFAULT, Config, Limits, SegmentationTuning
-from .data import Dataset, generate_dataset, plural
+from .data import DIGEST_SCHEME, Dataset, generate_dataset, plural
 from .evaluation import Report, evaluate
 from .models import reads_whole
 from .split import split_dataset
@@ -164,6 +164,11 @@ class Scope:
         """True when these are the very test rows of its training."""
         return self.kind == "test"
 
+    @property
+    def all_unseen(self) -> bool:
+        """True when every row is known not to be one the model learnt from (other data unchecked is not)."""
+        return self.kind != "other" or self.checked
+
     def describe(self, report: Report, whole: bool) -> str:
         """What was scored, in words, e.g. "its own test split: 600 letters from 150 captchas"."""
         where = f"{report.n_letters:,} {'characters' if whole else 'letters'}"
@@ -201,9 +206,14 @@ def scoring_scope(classifier, dataset: Dataset, metadata: dict, trained_on: np.n
 def learnt_mask(dataset: Dataset, metadata: dict, trained_on: np.ndarray | None) -> np.ndarray | None:
     """Per captcha (letter, for letter data): whether the model learnt from its pixels; None when it cannot tell."""
     # A record of whole captchas says nothing about letters cut out and saved apart, nor the other way round.
-    if trained_on is None or (metadata.get("data") or {}).get("kind", dataset.kind) != dataset.kind:
+    if not has_usable_record(metadata, trained_on) or (metadata.get("data") or {}).get("kind") != dataset.kind:
         return None
     return np.isin(dataset.content_digests(), trained_on)
+
+
+def has_usable_record(metadata: dict, trained_on: np.ndarray | None) -> bool:
+    """True when the model recorded what it learnt from the way today's digests are made (else nothing would match)."""
+    return trained_on is not None and (metadata.get("data") or {}).get("digest_scheme") == DIGEST_SCHEME
 
 
 def same_generated_data(metadata: dict, dataset: Dataset) -> bool:

@@ -122,7 +122,8 @@ def held_out_captchas(name: str, dataset: Dataset):
         return None
     model = predictor(name)
     fingerprint = dataset.fingerprint()
-    if model.loaded.trained_on is None and not review.is_training_data(model.metadata, dataset, fingerprint):
+    if not (review.has_usable_record(model.metadata, model.loaded.trained_on)
+            or review.is_training_data(model.metadata, dataset, fingerprint)):
         return None
     return _held_out_captchas(name, model_version(name), data_key(dataset, fingerprint), dataset)
 
@@ -136,4 +137,4 @@ def _held_out_captchas(name: str, version: str, data: str, _dataset: Dataset):
         scope = review.scoring_scope(model.classifier, _dataset, model.metadata, model.loaded.trained_on)
     except review.NothingToReview:
         return None
-    return scope if scope.captchas is not None and len(scope.captchas) else None
+    return scope if scope.all_unseen and scope.captchas is not None and len(scope.captchas) else None

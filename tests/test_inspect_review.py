@@ -120,6 +120,9 @@ def test_its_training_captchas_are_left_out_wherever_they_turn_up(tiny_model_dir
     # Without the record (a model saved before it), the same data is scored whole, and the line says so.
     blind = review.review_on(loaded.classifier, bigger, uploaded)
     assert blind.report.n_captchas == len(bigger.texts) and "optimistic" in blind.description
+    # A record made another way (an older digest) would match nothing: it is not used, and the line warns.
+    other_scheme = {**uploaded, "data": {**uploaded["data"], "digest_scheme": "an older one"}}
+    assert not review.scoring_scope(loaded.classifier, bigger, other_scheme, loaded.trained_on).checked
     # Data none of which it learnt from says so instead of warning.
     fresh = review.review_on(loaded.classifier, new, uploaded, loaded.trained_on)
     assert fresh.report.n_captchas == 10 and "none of it matches the images it learnt from" in fresh.description

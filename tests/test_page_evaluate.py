@@ -41,6 +41,7 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert len(frame) >= 2
     assert at.get("vega_lite_chart"), "the confusion matrix and curves are drawn"
     assert "its own test split" in all_text(at)
+    assert not [m for m in at.metric if m.label.endswith(" here")]  # the figures at the top are these
 
 
 def test_without_its_data_it_still_shows_the_matrix_saved_at_training(with_model):
@@ -76,8 +77,11 @@ def test_its_own_captchas_cut_anew_are_scored_without_the_ones_it_learnt_from(wi
     held_out, count = meta["metrics"]["n_test_captchas"], meta["data"]["n_captchas"]
     assert (f"Scored on the part of this data it never learnt from: {meta['metrics']['n_test_letters']} letters from "
             f"{held_out} captchas; left out: {count - held_out} captchas it learnt from") in text
-    assert f"It read **{percent(meta['metrics']['letter_accuracy'])}** of these letters" in text
-    assert "the figures at the top were measured on its own test split when it was trained" in text
+    here = {m.label: m.value for m in at.metric if m.label.endswith(" here")}
+    assert here == {"Letter accuracy here": percent(meta["metrics"]["letter_accuracy"]),
+                    "Whole-captcha accuracy here": percent(meta["metrics"]["captcha_accuracy"]),
+                    "Captchas scored here": str(held_out)}
+    assert "The figures at the top were measured on its own test split when it was trained" in text
 
 
 def chart_rows(chart) -> list[dict]:

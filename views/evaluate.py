@@ -224,16 +224,19 @@ def confusion_section() -> None:
 def scores_here(result) -> None:
     """How well it read the data scored here, when that is not the test split the figures at the top come from."""
     report = result.report
-    if result.exact and not result.reads_whole:
-        return  # the figures at the top are these
-    read = [] if result.reads_whole else [f"**{views.percent(report.letter_accuracy)}** of these letters"]
-    if report.captcha_accuracy is not None:
-        read.append(f"**{views.percent(report.captcha_accuracy)}** of these captchas")
-    if not read:
+    if result.exact:
+        if result.reads_whole and report.captcha_accuracy is not None:
+            st.caption(f"{views.percent(report.captcha_accuracy)} of these captchas read right; "
+                       f"{views.plural(len(report.misreads), 'captcha')} misread.")
         return
-    misread = f" ({views.plural(len(report.misreads), 'captcha')} misread)" if result.reads_whole else ""
-    elsewhere = "" if result.exact else "; the figures at the top were measured on its own test split when it was trained"
-    st.caption(f"It read {' and '.join(read)} right{misread}{elsewhere}.")
+    # As large as the figures at the top, which a class would otherwise quote for this data too.
+    with st.container(horizontal=True, gap="medium"):
+        if not result.reads_whole:
+            st.metric("Letter accuracy here", views.percent(report.letter_accuracy), width="content")
+        st.metric("Whole-captcha accuracy here", views.percent(report.captcha_accuracy), width="content")
+        st.metric("Captchas scored here", views.count(report.n_captchas or None), width="content")
+    st.caption("The figures at the top were measured on its own test split when it was trained; these, on the "
+               "loaded data as described above.")
 
 
 def point_below(key: str) -> None:

@@ -10,7 +10,7 @@ from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_capt
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
 from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem, truths_in_names
 from captcha_core.preview import crisp_scale
-from captcha_core.review import generator_settings, is_generated
+from captcha_core.review import generator_settings, has_usable_record, is_generated
 from lab_ui import cache
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
@@ -317,7 +317,7 @@ def sample_tab(shown: bool) -> None:
         source = data.get("source") or "its own captchas"
         # Only captchas can be shown here: from any set, when the model recorded which ones it learnt from; models
         # saved before that can tell only the very set it learnt from.
-        knows_what_it_learnt = predictor.loaded.trained_on is not None
+        knows_what_it_learnt = has_usable_record(predictor.metadata, predictor.loaded.trained_on)
         instead = ""
         if data.get("kind") == "captchas" and data.get("source"):
             instead = (f" Load {source}, or other captchas like them, on the **Data** page, and this tab shows ones "
