@@ -134,8 +134,11 @@ def draw_boxes(
         color = BOX_COLORS[i % len(BOX_COLORS)]
         cv2.rectangle(rgb, (x, y), (x + w - 1, y + h - 1), color, thickness)
         if labels and i < len(labels):
-            origin = (x + 1, max(y - 3, 10))
-            cv2.putText(rgb, labels[i], origin, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, color, thickness, cv2.LINE_AA)
+            font_scale = 0.4 * thickness
+            (_, text_height), _ = cv2.getTextSize(labels[i], cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+            # Above the box, but never above the image's top edge, where an enlarged label lost its upper half.
+            origin = (x + 1, max(y - 3, text_height + thickness))
+            cv2.putText(rgb, labels[i], origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, color, thickness, cv2.LINE_AA)
     return rgb
 
 

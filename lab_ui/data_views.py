@@ -167,9 +167,10 @@ def segmentation_preview(dataset: Dataset) -> None:
     failed = failed_captchas(dataset)
     st.caption(
         f"{len(dataset.texts) - len(failed):,} of {len(dataset.texts):,} captchas were cut into as many letters as their "
-        f"label has ({percent(dataset.segmentation_yield, decimals=0)} yield); only those give training letters. Green boxes: the ink "
-        "fell apart into those letters by itself. Amber: the cutter forced splits or merges to reach the count; "
-        "those letters train too, but may be cut wrong."
+        f"label has ({percent(dataset.segmentation_yield, decimals=0)} yield); only those give training letters. A captcha's "
+        "boxes are green when its ink fell apart into those letters by itself, amber when the cutter had to force "
+        "a split or a merge to reach the count (those letters train too, but may be cut wrong). Where there are "
+        "enough, half of those shown are amber, since they are the ones worth checking."
     )
     clean = dataset.clean_cut_share
     fingerprint = dataset.fingerprint()

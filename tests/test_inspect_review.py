@@ -218,6 +218,12 @@ def test_activations_and_saliency_have_the_layer_shapes(tiny_model_dir):
     assert inspect.heat_overlay(letter, heat).shape == (60, 60, 3)
 
 
+def label_rows(gray: np.ndarray, box: tuple[int, int, int, int]) -> int:
+    """How many rows of a 3-times-enlarged captcha a box's label "R" inks."""
+    ink = np.any(inspect.draw_boxes(gray, [box], ["R"], scale=3) != inspect.draw_boxes(gray, [box], scale=3), axis=2)
+    return int(np.count_nonzero(ink.any(axis=1)))
+
+
 def test_drawing_helpers():
     rgba = np.zeros((40, 40, 4), np.uint8)
     assert not inspect.has_ink(inspect.rgba_on_white(rgba))
@@ -225,6 +231,9 @@ def test_drawing_helpers():
     gray = inspect.rgba_on_white(rgba)
     assert gray[20, 20] == 0 and gray[0, 0] == 255 and inspect.has_ink(gray)
     _, captcha = generate_captchas(1, seed=3)[0]
+    # A label over a box at the top of an enlarged captcha is as tall as one with room above it: not cut off.
+    white = np.full((40, 160), 255, np.uint8)  # shown 3 times larger: lines and letters twice as thick
+    assert label_rows(white, (60, 0, 20, 30)) == label_rows(white, (60, 10, 20, 30)) > 0
     boxed = inspect.draw_boxes(captcha, [(5, 5, 10, 10)], ["a"])
     assert boxed.shape == (*captcha.shape, 3)
     assert inspect.box_color_hex(0).startswith("#")

@@ -276,5 +276,5 @@ def test_with_its_own_folder_loaded_the_random_sample_is_one_of_its_held_out_cap
     (home / "models" / model_folder.name / "trained_on.npy").unlink()
     clear_caches()
     at.run()
-    assert not [c for c in at.caption if "held out from" in c.value or "never learnt from" in c.value]
+    assert not [c for c in at.caption if "held out from" in c.value or "that it never learnt from" in c.value]
     assert any(f"The loaded {folder} is no longer exactly the data it learnt from" in info.value for info in at.info)

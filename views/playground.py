@@ -109,8 +109,8 @@ def reading_marks(reading, colors: list[str], truth: str | None) -> tuple[list[s
     if not reading.text:
         return [BAD_RED], ""  # a lone red "?": nothing read, nothing to explain
     if truth is not None:
-        strip = " The letters below keep the colours of their boxes." if len(reading.crops) else ""
-        return right_or_wrong(reading.text, truth), f"Green: read right; red: read wrong.{strip}"
+        strip = " Each letter below has the colour of its box." if len(reading.crops) else ""
+        return right_or_wrong(reading.text, truth), f"The reading is green where it matches the truth, red where not.{strip}"
     if colors:
         return colors, "Each character has the colour of its box."
     return ([confidence_color(c) for c in reading.confidences],
@@ -140,7 +140,7 @@ def captcha_tab() -> None:
     """Upload whole captchas and read them."""
     files = uploads("Upload one or more captcha images", "captcha_upload")
     if not files:
-        st.caption("Tip: the **Random sample** tab makes a fresh captcha for you.")
+        st.caption("Tip: the **Random sample** tab shows a captcha the model never learnt from, beside its truth.")
         return
     good = decode_uploads(files)
     readings = predictor.solve_many([image for _, image in good]) if good else []
@@ -368,7 +368,8 @@ def inside_section() -> None:
     cols[1].image(views.zoom(look.heat_overlay(letter, look.saliency(predictor.classifier, letter))),
                   caption=f"pixels that pushed it towards “{reading.label}”")
     cols[2].markdown("**Saliency** (middle) lights up the pixels whose change would most change the answer. "
-                     "Below, each small square is one filter's response: dark where it fired.")
+                     "Below, each small square is one filter's response: dark where it fired, blank where it found "
+                     "nothing in this letter.")
     first, second = st.columns([CONV1_COLUMNS, CONV2_COLUMNS + 1], gap="large")
     first.image(look.feature_grid(maps["conv1"], CONV1_COLUMNS, FEATURE_CELL),
                 caption=f"conv1: {maps['conv1'].shape[-1]} filters find strokes and edges")
