@@ -19,6 +19,8 @@ from .progress import CUTTING, DECODING, SIZING, ProgressReport, reporting
 from .segmentation import normalize_letter, segment_captcha
 
 
+# How the source line of a generated set starts (review.SOURCE_LINE reads the rest).
+GENERATED_SOURCE = "generated: "
 # Bytes of an image's digest: with 64 bits, two of a million captchas share one about once in 40 million sets.
 DIGEST_BYTES = 8
 # Named in a model's metadata beside its record of digests: a record made another way must not be matched
@@ -198,7 +200,7 @@ def generate_dataset(config: Config = DEFAULT, count: int | None = None, report:
         seed=config.seed,
         report=report,
     )
-    source = f"generated: {len(items)} {config.difficulty} captchas, seed {config.seed}"
+    source = f"{GENERATED_SOURCE}{len(items)} {config.difficulty} captchas, seed {config.seed}"
     dataset = from_captchas(items, config=config, source=source, report=report)
     dataset.generator = {"difficulty": config.difficulty, "count": len(items), "length": config.captcha_length,
                          "alphabet": config.alphabet, "seed": config.seed}

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from captcha_core.config import Config
-from captcha_core.data import Dataset, DatasetError, check_trainable
+from captcha_core.data import GENERATED_SOURCE, Dataset, DatasetError, check_trainable
 from captcha_core.imageio import InputRejected
 from captcha_core.models import never_read
 from captcha_core.persistence import ModelDamaged, model_zip_bytes
@@ -321,11 +322,21 @@ SCORES_IN_WORDS = (("letter_accuracy", "of letters"), ("captcha_accuracy", "of w
 
 
 def model_line(metadata: dict, name: str) -> str:
-    """One model in words: its name, kind and held-out accuracies."""
+    """One model in words: its name, kind, held-out accuracies and the data it learnt from."""
     metrics = metadata.get("metrics", {})
     scores = [f"{percent(metrics[key], ACCURACY_DECIMALS)} {what}" for key, what in SCORES_IN_WORDS
               if metrics.get(key) is not None]
-    return " · ".join([f"`{name}`", metadata.get("model_kind", "?"), *scores])
+    source = str((metadata.get("data") or {}).get("source") or "")
+    # Beside the session's loaded data on Home, which need not be what any of these models learnt from.
+    learnt_from = [f"from {source_in_words(source)}"] if source else []
+    return " · ".join([f"`{name}`", metadata.get("model_kind", "?"), *scores, *learnt_from])
+
+
+def source_in_words(source: str) -> str:
+    """A training set's source, short: "built-in 600 easy captchas, seed 0", else its file or folder's name."""
+    if source.startswith(GENERATED_SOURCE):
+        return f"built-in {source.removeprefix(GENERATED_SOURCE)}"
+    return PurePath(source).name or source
 
 
 def registry_list(empty: str, shown: int = HOME_MODELS_SHOWN) -> None:

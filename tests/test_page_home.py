@@ -73,7 +73,8 @@ def test_trained_models_are_listed_in_words_that_wrap(tmp_path, monkeypatch):
     from lab_ui.model_views import percent
 
     folder = tiny_model_folder(str(tmp_path / "trained"))
-    metrics = json.loads((folder / "metadata.json").read_text())["metrics"]
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metrics, generated = metadata["metrics"], metadata["data"]["generator"]
     for i in range(HOME_MODELS_SHOWN + 1):
         shutil.copytree(folder, tmp_path / "home" / "models" / f"model-{i}")
     monkeypatch.setenv("CAPTCHA_LAB_HOME", str(tmp_path / "home"))
@@ -84,7 +85,9 @@ def test_trained_models_are_listed_in_words_that_wrap(tmp_path, monkeypatch):
     lines = listing.splitlines()
     assert len(lines) == HOME_MODELS_SHOWN + 1 and lines[-1] == "- and 1 older on the **Train** page"
     letters, captchas = (percent(metrics[key], ACCURACY_DECIMALS) for key in ("letter_accuracy", "captcha_accuracy"))
-    expected = f"cnn · {letters} of letters · {captchas} of whole captchas"
+    # The data each learnt from, beside the session's loaded data that Home shows too.
+    learnt_from = f"from built-in {generated['count']} {generated['difficulty']} captchas, seed {generated['seed']}"
+    expected = f"cnn · {letters} of letters · {captchas} of whole captchas · {learnt_from}"
     assert all(line.endswith(expected) for line in lines[:-1])
     assert not at.dataframe  # a table in half the page scrolled the accuracies out of sight
     clear_caches()
