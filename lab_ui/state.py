@@ -200,6 +200,17 @@ def next_preview_draw() -> None:
     st.session_state["preview_draw"] = preview_draw() + 1
 
 
+def clicked_cell(model: str) -> tuple[str, str] | None:
+    """The confusion-matrix cell last clicked for this model, kept across page switches (which clear the chart's own)."""
+    cell = st.session_state.setdefault("clicked_cells", {}).get(model)
+    return tuple(cell) if cell else None
+
+
+def keep_clicked_cell(model: str, cell: tuple[str, str] | None) -> None:
+    """Remember (or, with None, forget) the cell clicked in this model's confusion matrix."""
+    st.session_state.setdefault("clicked_cells", {})[model] = cell
+
+
 def drawing_to_restore(widget_key: str) -> dict | None:
     """The drawing the Playground's canvas starts from: on a visit, the last one drawn before the page was left.
 

@@ -44,6 +44,18 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert not [m for m in at.metric if m.label.endswith(" here")]  # the figures at the top are these
 
 
+def test_the_cell_clicked_before_a_page_switch_is_shown_again(with_model):
+    name = next((with_model / "models").iterdir()).name
+    at = open_page(PAGE)
+    assert "(the most common mix-up" in all_text(at) or "No mistakes at all" in all_text(at)
+    at.session_state["clicked_cells"] = {name: ("a", "b")}  # as a click on that cell left it
+    at.switch_page("views/data.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert any(m.value == "#### a → b" for m in at.markdown)
+    assert "(you clicked)" in all_text(at)
+
+
 def test_without_its_data_it_still_shows_the_matrix_saved_at_training(with_model):
     meta_file = next((with_model / "models").glob("*/metadata.json"))
     meta = json.loads(meta_file.read_text())

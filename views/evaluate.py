@@ -100,6 +100,18 @@ def selected_cell(event, fallback):
     return (*fallback, False) if fallback else (None, None, False)
 
 
+def chosen_cell(event, report, chart_was_there: bool):
+    """The cell clicked, or the one clicked before a page switch (which clears the chart's selection), else the
+    most common mix-up."""
+    true, pred, clicked = selected_cell(event, None)
+    if clicked or chart_was_there:  # a click, or a click that took the selection away
+        state.keep_clicked_cell(name, (true, pred) if clicked else None)
+    kept = state.clicked_cell(name)
+    if kept and set(kept) <= set(report.labels):
+        return (*kept, True)
+    return selected_cell(None, review.top_confusion(report))
+
+
 def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
     """Pictures of the test letters (or, for a sequence model, captchas) that were `true` but read as `pred`."""
     if result.reads_whole:
@@ -201,6 +213,7 @@ def confusion_section() -> None:
     beside = charts.confusion_cell(labels, BESIDE_GRID_PIXELS) * len(labels) <= BESIDE_GRID_PIXELS
     # One key per model: a cell clicked for one model means nothing in another's matrix.
     key = f"confusion-{name}"
+    chart_was_there = key in st.session_state  # not after a page switch, which forgets the chart's selection
     pairs = review.confusion_pairs(result.report)
     if beside:
         # A row that wraps: the pictures sit beside the matrix where the page has room for both, and below it on
@@ -216,7 +229,7 @@ def confusion_section() -> None:
                                 on_select=lambda: point_below(key))
         gallery_area = st.container()
     with gallery_area:
-        mistakes_gallery(result, *selected_cell(event, review.top_confusion(result.report)))
+        mistakes_gallery(result, *chosen_cell(event, result.report, chart_was_there))
     if result.reads_whole:
         wrong_length_captchas(result)
 
