@@ -211,6 +211,16 @@ def keep_clicked_cell(model: str, cell: tuple[str, str] | None) -> None:
     st.session_state.setdefault("clicked_cells", {})[model] = cell
 
 
+def inside_letter() -> str | None:
+    """The Playground's "Look inside" letter last chosen, kept across page switches (which clear the widget's)."""
+    return st.session_state.get("inside_kept")
+
+
+def keep_inside_letter(choice: str) -> None:
+    """Remember the letter "Look inside" shows."""
+    st.session_state["inside_kept"] = choice
+
+
 def drawing_to_restore(widget_key: str) -> dict | None:
     """The drawing the Playground's canvas starts from: on a visit, the last one drawn before the page was left.
 

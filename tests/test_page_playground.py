@@ -54,6 +54,20 @@ def test_first_visit_shows_a_random_sample_and_looks_inside(with_model):
     assert len(at.get("image")) >= 4
 
 
+def test_the_letter_looked_inside_is_still_chosen_after_a_page_switch(with_model):
+    at = open_page(PAGE)
+    at.session_state["playground_tab"] = at.tabs[-1].label  # the Random sample tab: its letters are on the page
+    at.switch_page("views/data.py").run()
+    at.switch_page(PAGE).run()
+    options = at.selectbox(key="inside_letter").options
+    assert len(options) >= 2
+    at.selectbox(key="inside_letter").set_value(options[1]).run()
+    at.switch_page("views/evaluate.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="inside_letter").value == options[1]
+
+
 def test_a_model_from_other_captchas_warns_that_samples_are_in_another_style(with_model):
     assert not any("another style" in info.value for info in open_page(PAGE).info)  # a built-in model: no warning
     metadata_file = next((with_model / "models").iterdir()) / "metadata.json"

@@ -339,6 +339,9 @@ def follow_newest_letter() -> None:
     fresh = [name for name in options if previous is not None and name not in previous]
     if fresh:
         st.session_state["inside_letter"] = fresh[0]
+    elif "inside_letter" not in st.session_state and state.inside_letter() in options:
+        # A page switch forgets the widget's choice; the letter looked at before is still on the page.
+        st.session_state["inside_letter"] = state.inside_letter()
     st.session_state["inside_options"] = options
 
 
@@ -360,6 +363,7 @@ def inside_section() -> None:
     # letters here; without this line, a letter nobody showed the model seemed to come from nowhere.
     st.caption("Any letter from the tabs above: your uploads and drawings, and the **Random sample** tab's captcha.")
     choice = st.selectbox("Letter", list(letters_seen), key="inside_letter")
+    state.keep_inside_letter(choice)
     letter = letters_seen[choice]
     maps = look.activations(predictor.classifier, letter)
     reading = predictor.read_normalized(letter[None])[0]  # the very input shown, as the strip above read it
