@@ -42,6 +42,8 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert at.get("vega_lite_chart"), "the confusion matrix and curves are drawn"
     assert "its own test split" in all_text(at)
     assert not [m for m in at.metric if m.label.endswith(" here")]  # the figures at the top are these
+    if "No mistakes at all" not in all_text(at):  # misread letters, and why their captchas may read right
+        assert "may still be read right whole" in all_text(at)
 
 
 def test_the_cell_clicked_before_a_page_switch_is_shown_again(with_model):

@@ -130,6 +130,10 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         return
     shown = found[:GALLERY_MAX]
     views.pictures([views.zoom(result.images[m.row]) for m in shown], [mistake_caption(result, m) for m in shown], len(found))
+    if result.sources:
+        # Else "100% sure it's an A" beside a Playground that reads the same captcha right looks like a bug.
+        st.caption("Each letter is scored as the cutter cut it. Reading a whole captcha, as the Playground does, also "
+                   "tries a forced cut moved a little, so a captcha named here may still be read right whole.")
 
 
 def mistake_caption(result, mistake) -> str:
