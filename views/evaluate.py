@@ -12,6 +12,8 @@ GALLERY_MAX = 24
 CAPTCHA_THUMB = 200
 # Misread captchas shown beside the matrix, about its height at 1280 px: twenty in that column made the page 5,000 px tall.
 CAPTCHAS_BESIDE = 4
+# Misread letters beside it, for the same reason: a dozen, one under another, made the page 4,700 px tall.
+LETTERS_BESIDE = 4
 # The room for the matrix's cells beside the pictures of a 1280-px-wide page (19 letters at full size), and
 # the room for its rows when there are too many classes for that (it then spans the page: 32 classes get rows
 # of 20 px, room for a three-digit count; past 42 classes rows keep their 15-px minimum and the matrix grows).
@@ -112,7 +114,7 @@ def chosen_cell(event, report, chart_was_there: bool):
     return selected_cell(None, review.top_confusion(report))
 
 
-def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
+def mistakes_gallery(result, true: str, pred: str, clicked: bool, beside: bool) -> None:
     """Pictures of the test letters (or, for a sequence model, captchas) that were `true` but read as `pred`."""
     if result.reads_whole:
         cell_captchas(result, true, pred, clicked)
@@ -129,7 +131,8 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool) -> None:
         st.info("No test letter fell in this cell.")
         return
     shown = found[:GALLERY_MAX]
-    views.pictures([views.zoom(result.images[m.row]) for m in shown], [mistake_caption(result, m) for m in shown], len(found))
+    views.pictures([views.zoom(result.images[m.row]) for m in shown], [mistake_caption(result, m) for m in shown], len(found),
+                   first=LETTERS_BESIDE if beside else None)
     if result.sources:
         # Else "100% sure it's an A" beside a Playground that reads the same captcha right looks like a bug.
         st.caption("Each letter is scored as the cutter cut it. Reading a whole captcha, as the Playground does, also "
@@ -233,7 +236,7 @@ def confusion_section() -> None:
                                 on_select=lambda: point_below(key))
         gallery_area = st.container()
     with gallery_area:
-        mistakes_gallery(result, *chosen_cell(event, result.report, chart_was_there))
+        mistakes_gallery(result, *chosen_cell(event, result.report, chart_was_there), beside)
     if result.reads_whole:
         wrong_length_captchas(result)
 
