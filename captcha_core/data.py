@@ -25,7 +25,7 @@ GENERATED_SOURCE = "generated: "
 DIGEST_BYTES = 8
 # Named in a model's metadata beside its record of digests: a record made another way must not be matched
 # against these, or nothing would match and its training captchas would be scored as new.
-DIGEST_SCHEME = "blake2b-64 of shape and pixels"
+DIGEST_SCHEME = f"blake2b-{DIGEST_BYTES * 8} of shape and pixels"
 
 
 class DatasetError(ValueError):

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import DEFAULT, Config, Limits, SegmentationTuning
-from .data import DIGEST_SCHEME, Dataset, generate_dataset, plural
+from .data import DIGEST_SCHEME, GENERATED_SOURCE, Dataset, generate_dataset, plural
 from .evaluation import Report, evaluate
 from .models import reads_whole
 from .split import split_dataset
 
-GENERATED_PREFIX = "generated"
 # How data.generate_dataset describes its data, e.g. "generated: 600 easy captchas, seed 0".
-SOURCE_LINE = re.compile(r"generated: \d+ (?P<difficulty>\w+) captchas, seed (?P<seed>\d+)")
+SOURCE_LINE = re.compile(re.escape(GENERATED_SOURCE) + r"\d+ (?P<difficulty>\w+) captchas, seed (?P<seed>\d+)")
 
 
 def config_from_dict(data: dict | None) -> Config:
@@ -39,7 +38,7 @@ def _known(cls, data: dict):
 
 def is_generated(metadata: dict) -> bool:
     """True when the model was trained on the built-in generator, so its data can be made again."""
-    return str(metadata.get("data", {}).get("source", "")).startswith(GENERATED_PREFIX) and "config" in metadata
+    return str(metadata.get("data", {}).get("source", "")).startswith(GENERATED_SOURCE) and "config" in metadata
 
 
 def generator_settings(metadata: dict) -> dict:
@@ -87,6 +86,7 @@ class ModelReview:
     description: str
     # Letter row -> (its captcha's text, its place in it from 1): where a misread letter was cut from.
     sources: dict[int, tuple[str, int]] = field(default_factory=dict)
+    all_unseen: bool = True  # False when some of the rows may be ones it learnt from (see Scope.all_unseen)
 
     @property
     def reads_whole(self) -> bool:
@@ -116,9 +116,10 @@ def review_on(classifier, dataset: Dataset, metadata: dict, trained_on: np.ndarr
     description = scope.describe(report, reads_whole(classifier))
     if reads_whole(classifier):
         images = {row: dataset.images[row] for row, *_ in report.misreads}
-        return ModelReview(report, images, scope.exact, report.n_letters, description)
+        return ModelReview(report, images, scope.exact, report.n_letters, description, all_unseen=scope.all_unseen)
     images = {m.row: dataset.letters.images[m.row] for m in report.mistakes}
-    return ModelReview(report, images, scope.exact, report.n_letters, description, letter_sources(dataset, list(images)))
+    return ModelReview(report, images, scope.exact, report.n_letters, description, letter_sources(dataset, list(images)),
+                       scope.all_unseen)
 
 
 def letter_sources(dataset: Dataset, rows: list[int]) -> dict[int, tuple[str, int]]:
@@ -157,7 +158,7 @@ class Scope:
     captchas: np.ndarray | None  # captcha rows, None for letter data
     kind: str  # "test": its own test split; "remade": that split made again; "unseen": what it never learnt; "other"
     left_out: list[str] = field(default_factory=list)  # what was left out and why, e.g. "40 captchas it learnt from"
-    checked: bool = False  # "other" data whose images were checked against the ones it learnt from
+    checked: bool = False  # its images were checked against the ones the model learnt from
 
     @property
     def exact(self) -> bool:
@@ -166,8 +167,8 @@ class Scope:
 
     @property
     def all_unseen(self) -> bool:
-        """True when every row is known not to be one the model learnt from (other data unchecked is not)."""
-        return self.kind != "other" or self.checked
+        """True when every row is known not to be one the model learnt from."""
+        return self.kind == "test" or self.checked
 
     def describe(self, report: Report, whole: bool) -> str:
         """What was scored, in words, e.g. "its own test split: 600 letters from 150 captchas"."""
@@ -177,7 +178,8 @@ class Scope:
         head = {
             "test": f"its own test split: {where}",
             "remade": f"its test split made again: {where} (not exactly the training data: the letter cutter or the "
-                      "generator changed since training, so some letters differ)",
+                      "generator changed since training, so some letters differ"
+                      + (")" if self.checked else "; the split may have moved too, so these figures may be optimistic)"),
             "unseen": f"the part of this data it never learnt from: {where}",
             "other": f"all of another dataset that it could read ({where}), not its test split; "
                      + ("none of it matches the images it learnt from" if self.checked else
@@ -226,10 +228,10 @@ def _split_scope(classifier, dataset: Dataset, metadata: dict, learnt: np.ndarra
     split = split_made_again(classifier, dataset, metadata)
     if not dataset.is_captchas:
         letters, dropped = _without_learnt(split.test, learnt)
-        return Scope(letters, None, kind if not dropped else "remade", _learnt_phrase(dropped, "letter"))
+        return Scope(letters, None, kind if not dropped else "remade", _learnt_phrase(dropped, "letter"), learnt is not None)
     captchas, dropped = _without_learnt(split.test_captchas, learnt)
     letters = split.test[np.isin(dataset.letters.groups[split.test], captchas)]
-    return Scope(letters, captchas, kind if not dropped else "remade", _learnt_phrase(dropped, "captcha"))
+    return Scope(letters, captchas, kind if not dropped else "remade", _learnt_phrase(dropped, "captcha"), learnt is not None)
 
 
 def _without_learnt(rows: np.ndarray, learnt: np.ndarray | None) -> tuple[np.ndarray, int]:

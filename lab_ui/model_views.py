@@ -1,6 +1,7 @@
 """Streamlit pieces shared by the Evaluate and Playground pages: model picker, friendly errors, image helpers."""
 from __future__ import annotations
 
+import hashlib
 import html
 
 import numpy as np
@@ -147,3 +148,9 @@ def pictures(images: list, captions: list[str], total: int, width: int | str = "
             st.image(images[first:], caption=captions[first:], width=width)
     if total > len(images):
         st.caption(f"...and {total - len(images):,} more, not shown.")
+
+
+def matrix_key(model: str, report) -> str:
+    """Names a model's confusion matrix on some data, so a cell clicked in it is not shown as clicked in another."""
+    digest = hashlib.sha256(report.confusion.tobytes() + "|".join(report.labels).encode()).hexdigest()[:12]
+    return f"{model}:{digest}"

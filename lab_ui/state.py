@@ -200,15 +200,15 @@ def next_preview_draw() -> None:
     st.session_state["preview_draw"] = preview_draw() + 1
 
 
-def clicked_cell(model: str) -> tuple[str, str] | None:
-    """The confusion-matrix cell last clicked for this model, kept across page switches (which clear the chart's own)."""
-    cell = st.session_state.setdefault("clicked_cells", {}).get(model)
+def clicked_cell(matrix: str) -> tuple[str, str] | None:
+    """The cell last clicked in this confusion matrix, kept across page switches (which clear the chart's own)."""
+    cell = st.session_state.setdefault("clicked_cells", {}).get(matrix)
     return tuple(cell) if cell else None
 
 
-def keep_clicked_cell(model: str, cell: tuple[str, str] | None) -> None:
-    """Remember (or, with None, forget) the cell clicked in this model's confusion matrix."""
-    st.session_state.setdefault("clicked_cells", {})[model] = cell
+def keep_clicked_cell(matrix: str, cell: tuple[str, str] | None) -> None:
+    """Remember (or, with None, forget) the cell clicked in this confusion matrix."""
+    st.session_state.setdefault("clicked_cells", {})[matrix] = cell
 
 
 def inside_letter() -> str | None:

@@ -68,6 +68,8 @@ def test_regenerated_data_that_came_out_different_is_still_split(tiny_model_dir)
         result = review.review_on(loaded.classifier, changed, loaded.metadata, record)
         assert not result.exact and "made again" in result.description
         assert result.n_letters == loaded.metadata["metrics"]["n_test_letters"]
+        # Without the record nothing says the split did not move with the change: said, and not called unseen.
+        assert result.all_unseen == (record is not None) == ("optimistic" not in result.description)
     # A change that redraws one of its training captchas where a test captcha was: that one is left out.
     split = review.split_made_again(loaded.classifier, changed, loaded.metadata)
     learnt_row = np.setdiff1d(np.arange(len(changed.texts)), split.test_captchas)[0]

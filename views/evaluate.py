@@ -102,16 +102,21 @@ def selected_cell(event, fallback):
     return (*fallback, False) if fallback else (None, None, False)
 
 
-def chosen_cell(event, report, chart_was_there: bool):
-    """The cell clicked, or the one clicked before a page switch (which clears the chart's selection), else the
-    most common mix-up."""
-    true, pred, clicked = selected_cell(event, None)
-    if clicked or chart_was_there:  # a click, or a click that took the selection away
-        state.keep_clicked_cell(name, (true, pred) if clicked else None)
-    kept = state.clicked_cell(name)
+def chosen_cell(report, cell_key: str):
+    """The cell last clicked in this very matrix (kept across page switches), else the most common mix-up."""
+    kept = state.clicked_cell(cell_key)
     if kept and set(kept) <= set(report.labels):
         return (*kept, True)
     return selected_cell(None, review.top_confusion(report))
+
+
+def keep_click(chart_key: str, cell_key: str, pictures_below: bool) -> None:
+    """On a click in the matrix, keep its cell, which a page switch would clear from the chart; a click that clears
+    the selection forgets it. Where the pictures went below a matrix that spans the page, say so."""
+    true, pred, clicked = selected_cell(st.session_state.get(chart_key), None)
+    state.keep_clicked_cell(cell_key, (true, pred) if clicked else None)
+    if clicked and pictures_below:
+        st.toast(f"**{true} → {pred}**: the pictures are below the matrix.", icon=":material/arrow_downward:")
 
 
 def mistakes_gallery(result, true: str, pred: str, clicked: bool, beside: bool) -> None:
@@ -219,24 +224,23 @@ def confusion_section() -> None:
     labels = result.report.labels
     beside = charts.confusion_cell(labels, BESIDE_GRID_PIXELS) * len(labels) <= BESIDE_GRID_PIXELS
     # One key per model: a cell clicked for one model means nothing in another's matrix.
-    key = f"confusion-{name}"
-    chart_was_there = key in st.session_state  # not after a page switch, which forgets the chart's selection
+    key, cell_key = f"confusion-{name}", views.matrix_key(name, result.report)
     pairs = review.confusion_pairs(result.report)
     if beside:
         # A row that wraps: the pictures sit beside the matrix where the page has room for both, and below it on
         # a narrower one (a 1024-px projector), where fixed columns let them cover the matrix's right-hand cells.
         with st.container(horizontal=True, gap="large"):
-            event = st.altair_chart(charts.confusion_chart(pairs, labels, BESIDE_GRID_PIXELS), on_select="rerun",
-                                    key=key, width="content")
+            st.altair_chart(charts.confusion_chart(pairs, labels, BESIDE_GRID_PIXELS), key=key, width="content",
+                            on_select=lambda: keep_click(key, cell_key, pictures_below=False))
             gallery_area = st.container(width=GALLERY_PIXELS)
     else:
         # Too many classes to sit beside the pictures: the matrix spans the page, as wide as the window allows
         # (a fixed width ran off a 1000-px page), and the pictures come below it, out of sight of the click.
-        event = st.altair_chart(charts.confusion_chart(pairs, labels, FULL_GRID_PIXELS), key=key, width="stretch",
-                                on_select=lambda: point_below(key))
+        st.altair_chart(charts.confusion_chart(pairs, labels, FULL_GRID_PIXELS), key=key, width="stretch",
+                        on_select=lambda: keep_click(key, cell_key, pictures_below=True))
         gallery_area = st.container()
     with gallery_area:
-        mistakes_gallery(result, *chosen_cell(event, result.report, chart_was_there), beside)
+        mistakes_gallery(result, *chosen_cell(result.report, cell_key), beside)
     if result.reads_whole:
         wrong_length_captchas(result)
 
@@ -253,17 +257,13 @@ def scores_here(result) -> None:
     with st.container(horizontal=True, gap="medium"):
         if not result.reads_whole:
             st.metric("Letter accuracy here", views.percent(report.letter_accuracy), width="content")
-        st.metric("Whole-captcha accuracy here", views.percent(report.captcha_accuracy), width="content")
-        st.metric("Captchas scored here", views.count(report.n_captchas or None), width="content")
-    st.caption("The figures at the top were measured on its own test split when it was trained; these, on the "
-               "loaded data as described above.")
-
-
-def point_below(key: str) -> None:
-    """On a click in a matrix that spans the page, say where its pictures went: below it, out of sight."""
-    true, pred, clicked = selected_cell(st.session_state.get(key), None)
-    if clicked:
-        st.toast(f"**{true} → {pred}**: the pictures are below the matrix.", icon=":material/arrow_downward:")
+        if report.captcha_accuracy is not None:
+            st.metric("Whole-captcha accuracy here", views.percent(report.captcha_accuracy), width="content")
+        scored = ("Captchas", report.n_captchas) if report.n_captchas else ("Letters", report.n_letters)
+        st.metric(f"{scored[0]} scored here", views.count(scored[1]), width="content")
+    maybe = "" if result.all_unseen else " Some of these may be ones it learnt from, so they may be optimistic."
+    st.caption("The figures at the top were measured on its own test split when it was trained; these, on the data "
+               f"described above.{maybe}")
 
 
 def saved_matrix(data_missing: bool) -> None:
