@@ -110,7 +110,8 @@ class Dataset:
         """A 64-bit digest of each captcha's pixels (each letter's, for letter data), however the captchas are cut."""
         # Pixels only: a label corrected after training does not make a learnt image new. Letter data keeps only
         # its normalized letters, so a change of normalize_letter makes every letter look new, as a decoder
-        # upgrade that changes a JPEG's pixels would: which is why scoring says "matches", never "is", of them.
+        # upgrade that changes a JPEG's pixels would; hence the scoring line says none of the data *matches* what
+        # the model learnt from, never that the model did not learn from it.
         images = self.images if self.is_captchas else self.letters.images
         return np.fromiter((_pixels_digest(image) for image in images), np.uint64, len(images))
 

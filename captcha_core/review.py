@@ -154,7 +154,7 @@ class NothingToReview(ValueError):
 class Scope:
     """The rows of a dataset a model is scored on, and what they are, for the line that says so."""
 
-    letters: np.ndarray  # letter rows (none for the sequence model on data other than its own)
+    letters: np.ndarray  # letter rows (none for the sequence model, which reads captchas whole)
     captchas: np.ndarray | None  # captcha rows, None for letter data
     kind: str  # "test": its own test split; "remade": that split made again; "unseen": what it never learnt; "other"
     left_out: list[str] = field(default_factory=list)  # what was left out and why, e.g. "40 captchas it learnt from"
@@ -230,7 +230,9 @@ def _split_scope(classifier, dataset: Dataset, metadata: dict, learnt: np.ndarra
         letters, dropped = _without_learnt(split.test, learnt)
         return Scope(letters, None, kind if not dropped else "remade", _learnt_phrase(dropped, "letter"), learnt is not None)
     captchas, dropped = _without_learnt(split.test_captchas, learnt)
-    letters = split.test[np.isin(dataset.letters.groups[split.test], captchas)]
+    # The sequence model's split holds captchas only: its test rows are not letter rows.
+    letters = np.zeros(0, np.int64) if reads_whole(classifier) else split.test[
+        np.isin(dataset.letters.groups[split.test], captchas)]
     return Scope(letters, captchas, kind if not dropped else "remade", _learnt_phrase(dropped, "captcha"), learnt is not None)
 
 

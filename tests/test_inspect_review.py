@@ -194,6 +194,8 @@ def test_a_sequence_model_does_not_take_its_data_with_one_more_uncuttable_captch
     test_captchas = review.split_made_again(loaded.classifier, own, loaded.metadata).test_captchas
     scope = review.scoring_scope(loaded.classifier, grown, loaded.metadata, loaded.trained_on)
     assert not scope.exact and scope.captchas.tolist() == [*test_captchas.tolist(), len(own.texts)]
+    # Its own data: its split holds captchas only, so no letter rows are scored (they would index letters by captcha).
+    assert len(review.scoring_scope(loaded.classifier, own, loaded.metadata, loaded.trained_on).letters) == 0
 
 
 def test_top_confusion_and_mistakes_for(tiny_model_dir):

@@ -281,7 +281,7 @@ def held_out_sample(dataset, scope) -> None:
     reading = predictor.solve(image)
     source, which = dataset.source or "the loaded data", f"`{dataset.names[index]}`, one of {len(rows):,}"
     what = (f"A test captcha held out from {source} ({which}), never seen in training" if scope.exact
-            else f"A captcha from {source} that it never learnt from ({which})")
+            else f"A captcha from {source} that matches none it learnt from ({which})")
     st.caption(f"{what}: **{verdict(reading.text, text)}**")
     show_reading(image, reading, "random sample", truth=text)
 
