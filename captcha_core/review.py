@@ -299,7 +299,7 @@ def _unseen_scope(letters: np.ndarray, captchas: np.ndarray | None, learnt_count
 
 def _load_its_data(metadata: dict) -> str:
     source = metadata.get("data", {}).get("source") or "its training data"
-    return f"Load the data it was trained on ({source}) on the Data page to see its mistakes."
+    return f"Load the data it was trained on ({source}), or data like it, to see its mistakes."
 
 
 def misreads_for(report, true: str, predicted: str) -> list[tuple[int, str, str, float]]:
