@@ -20,7 +20,7 @@ from captcha_core.config import DEFAULT
 from captcha_core.generator import generate_captchas
 
 from . import common
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM, CHROMIUM_ARGS, wait_until_no_run
 from .loadtest import HOST, free_port, start_server, stop_server, wait_healthy
 
 OUT = common.ROOT / "docs" / "screenshots"
@@ -43,11 +43,7 @@ UPLOAD_SEED = 424242
 def wait_ready(page) -> None:
     """Wait until Streamlit has no script run in progress, then for the charts to draw."""
     page.wait_for_timeout(RUN_START_MS)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && document.querySelector('[data-testid="stMain"]')""",
-        timeout=PAGE_MS,
-    )
+    wait_until_no_run(page, PAGE_MS)
     page.wait_for_timeout(SETTLE_MS)
 
 

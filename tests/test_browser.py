@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_no_run
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1280, "height": 900}
@@ -78,11 +78,7 @@ def server(tmp_path):
 def wait_ready(page) -> None:
     """Wait until Streamlit has no run in progress."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=PAGE_MS)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && document.querySelector('[data-testid="stMain"]')""",
-        timeout=PAGE_MS,
-    )
+    wait_until_no_run(page, PAGE_MS)
 
 
 def go_to(page, title: str, heading: str) -> None:
