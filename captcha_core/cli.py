@@ -322,16 +322,16 @@ def cmd_solve(args) -> int:
 def score_by_names(rows: list[dict], unread: list[str], labels, lengths) -> str | None:
     """Give each reading whose file name holds a text this model could read its `truth`, and say how many were right
     (None when no name holds one); `unread` names the images read as nothing, which count as wrong."""
-    from .prediction import truths_in_names
+    from .prediction import right_by_names, truths_in_names
 
     truths = truths_in_names([row["file"] for row in rows] + unread, labels, lengths)
     for row, truth in zip(rows, truths):
         if truth is not None:
             row["truth"] = truth
-    named = sum(truth is not None for truth in truths)
+    # The unread were read as nothing, which no truth equals.
+    right, named = right_by_names([row["text"] for row in rows] + [""] * len(unread), truths)
     if not named:
         return None
-    right = sum(row.get("truth") == row["text"] for row in rows)
     return f"read right: {right:,} of {named:,} ({right / named:.2%}), going by the text in their file names"
 
 

@@ -70,6 +70,12 @@ def counted_in_most_folders(paths: list[str], values: list[str]) -> bool:
     return counted * 2 > len(values)
 
 
+def readable_text(text: str, known: set[str], lengths=()) -> bool:
+    """Whether a model knowing the characters `known` and reading captchas of `lengths` (any, when empty) could
+    read `text` right."""
+    return bool(text) and set(text) <= known and (not lengths or len(text) in lengths)
+
+
 def labels_from_names(paths: list[str]) -> dict[str, str]:
     """Each image's label from its file name; a counter in front of the text (`0001_2b827.png`) is skipped."""
     fields = [NAME_SEPARATORS.split(without_copy_suffix(PurePosixPath(p).stem)) for p in paths]

@@ -255,12 +255,16 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
         raise ModelDamaged(f"{folder.name}: model file is damaged (unknown model kind {kind!r})")
     model_path = model_part(folder, MODEL_FILES[kind])
     metadata["_version"] = file_version(model_path)
-    # A sequence model reads captchas of the lengths it was trained on; models saved before those were
-    # recorded fall back on the lengths of their whole data set.
-    lengths = metadata.get("reading_lengths") or (metadata.get("data") or {}).get("captcha_lengths") or ()
-    readers = {"cnn": read_cnn, "forest": read_forest, "sequence": partial(read_sequence, lengths=lengths)}
+    sequence = partial(read_sequence, lengths=reading_lengths(metadata))
+    readers = {"cnn": read_cnn, "forest": read_forest, "sequence": sequence}
     classifier = readers[kind](model_path, labels)
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder, read_digests(folder))
+
+
+def reading_lengths(metadata: dict) -> tuple[int, ...]:
+    """The captcha lengths a model reads: a sequence model's own, else those of its training captchas."""
+    # Models saved before a sequence model's own lengths were recorded fall back on those of their whole data set.
+    return tuple(metadata.get("reading_lengths") or (metadata.get("data") or {}).get("captcha_lengths") or ())
 
 
 def model_part(folder: Path, name: str) -> Path:

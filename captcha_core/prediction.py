@@ -10,9 +10,9 @@ import numpy as np
 from .config import DEFAULT, Config
 from .data import path_in_zip, plural
 from .inspect import has_ink
-from .labels import labels_from_names
+from .labels import labels_from_names, readable_text
 from .models import reads_whole
-from .persistence import LoadedModel, load_model
+from .persistence import LoadedModel, load_model, reading_lengths
 from .segmentation import normalize_letter, segment_variants
 
 
@@ -55,8 +55,13 @@ def truths_in_names(names: list[str], labels, lengths=()) -> list[str | None]:
     inside = [path_in_zip(name) for name in names]
     texts = labels_from_names(inside)
     known = {str(label) for label in labels}
-    return [text if text and set(text) <= known and (not lengths or len(text) in lengths) else None
-            for text in (texts[name] for name in inside)]
+    return [text if readable_text(text, known, lengths) else None for text in (texts[name] for name in inside)]
+
+
+def right_by_names(texts: list[str], truths: list[str | None]) -> tuple[int, int]:
+    """(readings equal to their truth, readings that have one), for texts beside what truths_in_names gave."""
+    named = [(text, truth) for text, truth in zip(texts, truths) if truth is not None]
+    return sum(text == truth for text, truth in named), len(named)
 
 
 def cut_problem(found: int, expected: int | None) -> str:
@@ -97,9 +102,7 @@ class Predictor:
         self.metadata = loaded.metadata
         self.letter_size = int(self.metadata.get("letter_size", config.letter_size))
         self.captcha_length = self.metadata.get("captcha_length")
-        # The lengths it reads: a sequence model's own, else those of its training captchas.
-        self.captcha_lengths = tuple(self.metadata.get("reading_lengths")
-                                     or (self.metadata.get("data") or {}).get("captcha_lengths") or ())
+        self.captcha_lengths = reading_lengths(self.metadata)
         self.config = config.with_(letter_size=self.letter_size)
         self.reads_whole = reads_whole(self.classifier)
         # The first call builds the graph; pay for it at load time, not on a student's first click.

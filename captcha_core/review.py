@@ -10,6 +10,7 @@ import numpy as np
 from .config import DEFAULT, Config, Limits, SegmentationTuning
 from .data import DIGEST_SCHEME, GENERATED_SOURCE, Dataset, generate_dataset, plural
 from .evaluation import Report, evaluate
+from .labels import readable_text
 from .models import reads_whole
 from .split import split_dataset
 
@@ -276,8 +277,7 @@ def _sequence_scope(classifier, dataset: Dataset, metadata: dict, known: set[str
     whatever the model saw in it.
     """
     lengths = set(getattr(classifier, "lengths_", None) or [])
-    readable = np.array([bool(text) and set(text) <= known and (not lengths or len(text) in lengths)
-                         for text in dataset.texts], bool)
+    readable = np.array([readable_text(text, known, lengths) for text in dataset.texts], bool)
     what = f"characters ({''.join(sorted(known))[:40]})" + (f" and lengths ({', '.join(map(str, sorted(lengths)))})" if lengths else "")
     if not readable.any():
         raise NothingToReview(f"The loaded data has no captcha of the {what} this model reads. {_load_its_data(metadata)}")

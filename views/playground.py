@@ -8,7 +8,8 @@ from captcha_core.config import DEFAULT
 from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.prediction import captcha_shape_note, cut_problem, letter_problem, truths_in_names
+from captcha_core.prediction import (captcha_shape_note, cut_problem, letter_problem, right_by_names,
+                                     truths_in_names)
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, has_usable_record, is_generated
 from lab_ui import cache
@@ -145,10 +146,9 @@ def captcha_tab() -> None:
     good = decode_uploads(files)
     readings = predictor.solve_many([image for _, image in good]) if good else []
     truths = truths_in_names([filename for filename, _ in good], predictor.labels, predictor.captcha_lengths)
-    named = [(reading.text, truth) for reading, truth in zip(readings, truths) if truth is not None]
-    if len(named) > 1:
-        right = sum(text == truth for text, truth in named)
-        st.markdown(f"**{right} of {len(named)}** captchas read right, going by the text in their file names.")
+    right, named = right_by_names([reading.text for reading in readings], truths)
+    if named > 1:
+        st.markdown(f"**{right} of {named}** captchas read right, going by the text in their file names.")
     for i, ((filename, image), reading, truth) in enumerate(zip(good, readings, truths)):
         if i:
             st.divider()
