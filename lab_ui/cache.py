@@ -15,7 +15,8 @@ from .workspace import models_dir
 
 # Loading cuts every captcha into letters: seconds for thousands. A load that takes a while shows a bar naming
 # its stage and count (10,000 real captchas take 10 to 30 s); a cache hit shows nothing. `_report` starts with
-# an underscore so that Streamlit leaves it out of the cache key.
+# an underscore so that Streamlit leaves it out of the cache key. Each loader hashes its dataset before caching
+# it, so every page run's copy comes with its hashes.
 
 
 def generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int) -> Dataset:
@@ -27,7 +28,7 @@ def generated_dataset(difficulty: str, count: int, length: int, alphabet: str, s
 @st.cache_data(show_spinner=False, max_entries=8)
 def _generated_dataset(difficulty: str, count: int, length: int, alphabet: str, seed: int, _report=None) -> Dataset:
     config = DEFAULT.with_(difficulty=difficulty, generate_count=count, captcha_length=length, alphabet=alphabet, seed=seed)
-    return generate_dataset(config, report=_report)
+    return generate_dataset(config, report=_report).hash_now()
 
 
 def zip_dataset(data: bytes, name: str) -> Dataset:
@@ -37,7 +38,7 @@ def zip_dataset(data: bytes, name: str) -> Dataset:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _zip_dataset(data: bytes, name: str, _report=None) -> Dataset:
-    return load_zip_bytes(data, name, DEFAULT, report=_report)
+    return load_zip_bytes(data, name, DEFAULT, report=_report).hash_now()
 
 
 def folder_dataset(path: str) -> Dataset:
@@ -47,7 +48,7 @@ def folder_dataset(path: str) -> Dataset:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _folder_dataset(path: str, _report=None) -> Dataset:
-    return load_path(path, DEFAULT, report=_report)
+    return load_path(path, DEFAULT, report=_report).hash_now()
 
 
 def model_version(name: str) -> str:

@@ -141,6 +141,25 @@ def test_fingerprint_is_stable_and_data_dependent():
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
+def test_hashes_worked_out_once_travel_with_a_pickled_copy_and_are_forgotten_on_request():
+    import pickle
+    from dataclasses import replace
+
+    dataset = generate_dataset(DEFAULT.with_(generate_count=10)).hash_now()
+    copy = pickle.loads(pickle.dumps(dataset))  # what st.cache_data hands each page run
+    assert copy._hashes["fingerprint"] == dataset.fingerprint()
+    assert (copy._hashes["content"] == dataset.content_digests()).all()
+    before, key = dataset.fingerprint(), dataset.content_key()
+    dataset.content_digests()[0] = 0  # a caller's edit of the digests it was given stays its own
+    assert dataset.content_key() == key
+    dataset.letters.images[0, 0, 0] ^= 1
+    dataset.images[0][0, 0] ^= 1
+    assert dataset.fingerprint() == before  # in place, unseen until told ...
+    dataset.forget_hashes()
+    assert dataset.fingerprint() != before and dataset.content_key() != key  # ... and then worked out again
+    assert not replace(dataset, source="another")._hashes  # a replaced copy works its own out
+
+
 def test_loading_reports_decoding_then_cutting_with_the_file_count(tmp_path, captchas):
     for i, (text, image) in enumerate(captchas):
         (tmp_path / f"{text}_{i}.png").write_bytes(png(image))
