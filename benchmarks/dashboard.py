@@ -1,18 +1,15 @@
 """The dashboard through a real browser: time to the first page against hello world, and the playground's round trip."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from .browser import CHROMIUM, CHROMIUM_ARGS
 from .common import ROOT, summarize_ms
+from .server import free_port, start_server, stop_server
 
 HELLO_TITLE = "Hello world"
 # A server that has not answered in this long is broken, not slow.
@@ -29,34 +26,10 @@ BENCH_MODEL = "benchmark"
 SETTLE_S = 1.5
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def page_title(page_file: Path) -> str | None:
     """The st.title text of a page, read from its source so the benchmark follows the page as it changes."""
     match = re.search(r'st\.title\(\s*"([^"]+)"', page_file.read_text()) if page_file.exists() else None
     return match.group(1) if match else None
-
-
-def start_server(script: str, port: int, home: Path) -> subprocess.Popen:
-    """`streamlit run script` the way run.sh does, in the project folder so its .streamlit/config.toml applies."""
-    env = dict(os.environ, CAPTCHA_LAB_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """Stop the server we started, and only it."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def time_to_title(browser, script: str, title: str, home: Path) -> float:
@@ -65,7 +38,7 @@ def time_to_title(browser, script: str, title: str, home: Path) -> float:
     context = browser.new_context()
     page = context.new_page()
     start = time.perf_counter()
-    proc = start_server(script, port, home)
+    proc = start_server(home, port, script=script)
     try:
         while True:
             if time.perf_counter() - start > START_TIMEOUT_S:
@@ -114,7 +87,7 @@ def measure_playground(browser, runs: int, model_dir: str, work: Path) -> dict:
     home = work / "playground_home"
     shutil.copytree(model_dir, home / "models" / BENCH_MODEL, dirs_exist_ok=True)
     port = free_port()
-    proc = start_server("app.py", port, home)
+    proc = start_server(home, port)
     context = browser.new_context()
     page = context.new_page()
     try:

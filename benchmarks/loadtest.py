@@ -10,23 +10,19 @@ import argparse
 import asyncio
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import common
 from .browser import CHROMIUM, CHROMIUM_ARGS
+from .server import HOST, free_port, health, start_server, stop_server, wait_healthy
 
 ROOT = common.ROOT
 RESULTS_FILE = common.RESULTS / "loadtest.json"
 VIEWPORT = {"width": 1280, "height": 900}
-HOST = "127.0.0.1"
 
 SESSIONS = 20
 DURATION_SECONDS = 60.0
@@ -50,8 +46,6 @@ SETTLE_SECONDS = 0.3
 SETTLE_ATTEMPTS = 5
 # Pictures, fonts and media are irrelevant to reading the answer's text and cost the pages CPU.
 BLOCKED_RESOURCES = {"image", "font", "media"}
-HEALTH_TIMEOUT = 10
-LOG_TAIL = 3000
 
 # The answer as the page shows it: the seed in the sample's caption, the text in the reading's caption.
 READ_ANSWER_JS = """(previous) => {
@@ -99,51 +93,6 @@ def train_tiny_model(home: Path) -> Path:
     dataset = generate_dataset(config)
     result = train(dataset, config)
     return save_training(result, dataset, home / "models" / MODEL_NAME)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_server(home: Path, port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run app.py` on loopback, in its own process group so it can be stopped with its children."""
-    env = {**os.environ, "CAPTCHA_LAB_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", HOST, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def health(url: str) -> int:
-    """The health endpoint's HTTP status, 0 when it does not answer at all."""
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=HEALTH_TIMEOUT) as response:
-            return response.status if response.read() == b"ok" else 0
-    except OSError:
-        return 0
-
-
-def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
-    """Wait for the health endpoint, failing early with the log if the server died."""
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}:\n{log.read_text()[-LOG_TAIL:]}")
-        if health(url) == 200:
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit was not healthy after {SERVER_START_SECONDS} s:\n{log.read_text()[-LOG_TAIL:]}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -308,7 +257,7 @@ def run_load_test(home: Path, sessions: int = SESSIONS, duration: float = DURATI
     clock = time.monotonic()
     server = start_server(home, port, log)
     try:
-        wait_healthy(url, server, log)
+        wait_healthy(url, server, log, SERVER_START_SECONDS)
         timings["server_start_seconds"] = round(time.monotonic() - clock, 1)
         results, elapsed = asyncio.run(drive(url, sessions, duration, pace, timings))
         healthy = health(url) if server.poll() is None else 0

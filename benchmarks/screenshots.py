@@ -21,7 +21,8 @@ from captcha_core.generator import generate_captchas
 
 from . import common
 from .browser import CHROMIUM, CHROMIUM_ARGS, wait_until_no_run
-from .loadtest import HOST, free_port, start_server, stop_server, wait_healthy
+from .loadtest import SERVER_START_SECONDS
+from .server import HOST, free_port, start_server, stop_server, wait_healthy
 
 OUT = common.ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -137,7 +138,7 @@ def take_screenshots(out: Path) -> None:
         url = f"http://{HOST}:{port}"
         server = start_server(work / "home", port, work / "server.log")
         try:
-            wait_healthy(url, server, work / "server.log")
+            wait_healthy(url, server, work / "server.log", SERVER_START_SECONDS)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport=VIEWPORT)

@@ -1,20 +1,13 @@
 """One real-browser walk through the dashboard: train a tiny model, then read a captcha with it in the Playground."""
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, wait_until_no_run
+from benchmarks.server import HOST, free_port, log_tail, start_server, stop_server, wait_healthy
 
-ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1280, "height": 900}
 MODEL_NAME = "browser-tiny"
 # Enough captchas that every letter of the default alphabet appears in train and test, few enough to train fast.
@@ -24,33 +17,11 @@ CAPTCHAS = 150
 SERVER_START_SECONDS = 30
 TRAINING_MS = 300_000
 PAGE_MS = 60_000
-SERVER_LOG_TAIL = 3000
 TAB_SETTLE_MS = 1000
 # Data URLs and blobs have no host; everything else must come from the app's own server.
-LOCAL_HOSTS = {"127.0.0.1", None, ""}
+LOCAL_HOSTS = {HOST, None, ""}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (CI installs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
-    """Wait for Streamlit's health endpoint, failing early with the log if the server died."""
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()[-SERVER_LOG_TAIL:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"streamlit was not healthy after {SERVER_START_SECONDS} s:\n{log.read_text()[-SERVER_LOG_TAIL:]}")
 
 
 @pytest.fixture
@@ -58,21 +29,16 @@ def server(tmp_path):
     """A real `streamlit run app.py` on a free port with an empty workspace; killed with its children after."""
     port = free_port()
     log = tmp_path / "server.log"
-    env = {**os.environ, "CAPTCHA_LAB_HOME": str(tmp_path / "home"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    proc = start_server(tmp_path / "home", port, log)
+    url = f"http://{HOST}:{port}"
     try:
-        wait_healthy(url, proc, log)
+        try:
+            wait_healthy(url, proc, log, SERVER_START_SECONDS)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
         yield url, tmp_path / "home", log
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_server(proc)
 
 
 def wait_ready(page) -> None:
@@ -176,7 +142,7 @@ def test_train_then_read_a_captcha(server):
                 tab_comes_back_after_another_page(page)
             except Exception:
                 page.screenshot(path=str(home.parent / "failure.png"), full_page=True)
-                print(log.read_text()[-SERVER_LOG_TAIL:])
+                print(log_tail(log))
                 raise
         finally:
             browser.close()
