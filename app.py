@@ -1,4 +1,4 @@
-"""Captcha Lab: the dashboard's entry point. It only builds the navigation.
+"""Captcha Lab: the dashboard's entry point. It builds the navigation, and keeps the tab's data in its link.
 
 The pages live in views/, not pages/: Streamlit auto-lists a pages/ folder, and a direct link opened
 before any session ran this script would show that list instead of our navigation.
@@ -6,6 +6,8 @@ before any session ran this script would show that list instead of our navigatio
 from pathlib import Path
 
 import streamlit as st
+
+from lab_ui.state import keep_data_in_link
 
 # A file of our own: a :material/...: page icon makes the browser fetch the tab icon from Google's font servers,
 # and a classroom may be offline.
@@ -21,4 +23,6 @@ PAGES = [
     st.Page("views/playground.py", title="Playground", icon=":material/draw:"),
 ]
 
+# Every run, since a page switch drops the link's parameters: a reload then finds the data in the link.
+keep_data_in_link()
 st.navigation(PAGES).run()

@@ -34,6 +34,9 @@ class Limits:
     max_zip_directory_bytes: int = 8 * 1024 * 1024
     # A model's record of what it learnt from (8 bytes a captcha): 8 million captchas, far more than 2 cores train on.
     max_trained_on_bytes: int = 64 * 1024 * 1024
+    # Uploaded zips the dashboard keeps on disk so that a reloaded tab gets its data back: the newest this many
+    # (at Streamlit's 20 MB upload cap, at most 200 MB); one in use is touched, so it stays among the newest.
+    kept_uploads: int = 10
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from captcha_core.data import Dataset, generate_dataset, load_path, load_zip_byt
 from captcha_core.persistence import file_version, list_models, MODEL_FILES
 
 from .loading import with_progress
+from .uploads import read_upload
 from .workspace import models_dir
 
 
@@ -31,14 +32,14 @@ def _generated_dataset(difficulty: str, count: int, length: int, alphabet: str, 
     return generate_dataset(config, report=_report).hash_now()
 
 
-def zip_dataset(data: bytes, name: str) -> Dataset:
-    """A dataset read from uploaded zip bytes, in memory."""
-    return with_progress(f"Loading {name}", _zip_dataset, data, name)
+def zip_dataset(digest: str, name: str) -> Dataset:
+    """A dataset read, in memory, from an upload kept under this digest (uploads.keep_upload)."""
+    return with_progress(f"Loading {name}", _zip_dataset, digest, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _zip_dataset(data: bytes, name: str, _report=None) -> Dataset:
-    return load_zip_bytes(data, name, DEFAULT, report=_report).hash_now()
+def _zip_dataset(digest: str, name: str, _report=None) -> Dataset:
+    return load_zip_bytes(read_upload(digest), name, DEFAULT, report=_report).hash_now()
 
 
 def folder_dataset(path: str) -> Dataset:

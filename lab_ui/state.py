@@ -11,6 +11,8 @@ from captcha_core.data import Dataset, DatasetError
 from captcha_core.imageio import InputRejected
 
 from . import cache
+from .data_links import LINK_KEYS, spec_from_link, spec_to_link
+from .workspace import folder_roots
 
 # Seeds of the Playground's random samples are drawn below this.
 SAMPLE_SEED_LIMIT = 2**31
@@ -32,10 +34,44 @@ def default_dataset_spec() -> dict:
 
 
 def dataset_spec() -> dict:
-    """Which dataset this session works on; the built-in generator's defaults at first."""
-    spec = st.session_state.setdefault("dataset_spec", default_dataset_spec())
+    """Which dataset this session works on: at first the one the page's link names, else the generator's defaults."""
+    if "dataset_spec" not in st.session_state:
+        st.session_state["dataset_spec"] = default_dataset_spec()
+        open_linked_data()
+    spec = st.session_state["dataset_spec"]
     st.session_state.setdefault("last_specs", {}).setdefault(spec["kind"], spec)
     return spec
+
+
+def open_linked_data() -> None:
+    """A new session (a reloaded tab, a shared link) takes the data its link names, on trial: if it does not load,
+    the session keeps the defaults and a toast says why."""
+    params = linked_params()
+    if not params:
+        return
+    linked = spec_from_link(params, folder_roots(st.get_option("server.address")))
+    if linked is None:
+        named = ", ".join(f"{key}={value}" for key, value in params.items())[:100]
+        st.toast(f"The data in this page's link ({named}) is no longer here or may not be opened on this server, "
+                 "so the built-in captchas are loaded instead.", icon=":material/link_off:")
+        return
+    try_dataset_spec(linked)
+
+
+def linked_params() -> dict[str, str]:
+    """The page link's parameters that name data."""
+    return {key: st.query_params[key] for key in LINK_KEYS if key in st.query_params}
+
+
+def keep_data_in_link() -> None:
+    """Name this session's data in the page's link (nothing for the defaults), so a reload keeps it."""
+    spec = dataset_spec()
+    wanted = {} if spec == default_dataset_spec() else spec_to_link(spec)
+    if linked_params() != wanted:
+        for key in LINK_KEYS:
+            if key in st.query_params and key not in wanted:
+                del st.query_params[key]
+        st.query_params.update(wanted)
 
 
 def set_dataset_spec(spec: dict) -> None:
@@ -43,6 +79,7 @@ def set_dataset_spec(spec: dict) -> None:
     st.session_state.pop(BEFORE_TRIAL, None)  # a choice made since a trial began replaces what it would restore
     st.session_state["dataset_spec"] = spec
     st.session_state.setdefault("last_specs", {})[spec["kind"]] = spec
+    keep_data_in_link()
 
 
 def try_dataset_spec(spec: dict) -> None:
@@ -64,6 +101,7 @@ def current_dataset(announce: bool = True) -> Dataset:
         trial = st.session_state.pop(BEFORE_TRIAL, None)
         if trial is not None:
             st.session_state["dataset_spec"], st.session_state["last_specs"] = trial
+            keep_data_in_link()
             if announce:
                 st.toast(f"Could not use the {describe_spec(spec)}: {exc}. Back to the {describe_spec(trial[0])}.",
                          icon=":material/error:")
@@ -80,7 +118,7 @@ def last_spec(kind: str) -> dict | None:
 def load_spec(spec: dict) -> Dataset:
     """The dataset a spec names, from the cache."""
     if spec["kind"] == "zip":
-        return cache.zip_dataset(spec["data"], spec["name"])
+        return cache.zip_dataset(spec["digest"], spec["name"])
     if spec["kind"] == "folder":
         return cache.folder_dataset(spec["path"])
     return cache.generated_dataset(spec["difficulty"], spec["count"], spec["length"], spec["alphabet"], spec["seed"])

@@ -1,4 +1,4 @@
-"""Where the dashboard keeps its models: one workspace folder, set by CAPTCHA_LAB_HOME."""
+"""Where the dashboard keeps its models and uploads: one workspace folder, set by CAPTCHA_LAB_HOME."""
 import os
 from pathlib import Path
 
@@ -6,7 +6,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def workspace() -> Path:
-    """The folder the app writes to (models, nothing else); created on first use."""
+    """The folder the app writes to (models and kept uploads, nothing else); created on first use."""
     path = Path(os.environ.get("CAPTCHA_LAB_HOME", ROOT / "workspace")).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path

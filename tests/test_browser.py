@@ -64,6 +64,11 @@ def use_small_data(page) -> None:
     # form's submission (one CI run in a few timed out on the Train page). The headline count is the proof it landed.
     headline = page.locator('[data-testid="stMetricValue"]', has_text=re.compile(rf"^{CAPTCHAS}$"))
     headline.first.wait_for(timeout=PAGE_MS)
+    # A reload starts a new session; the page's link names the data, so it is the same data again.
+    assert f"count={CAPTCHAS}&" in page.url
+    page.reload()
+    wait_ready(page)
+    headline.first.wait_for(timeout=PAGE_MS)
     wait_ready(page)
 
 

@@ -351,3 +351,34 @@ def test_a_second_folder_tried_while_the_first_loads_still_falls_back_to_the_dat
     assert "Could not use that folder" in at.error[0].value
     assert at.session_state["dataset_spec"] == before  # not the first folder, which never loaded
     assert any(m.value.startswith(":material/dataset: **Loaded:** built-in generator") for m in at.markdown)
+
+
+def test_a_reloaded_tab_gets_its_uploaded_data_back_from_the_link(data_page):
+    at = data_page
+    at.button_group(key="data_source").set_value("zip").run()
+    at.file_uploader(key="data_zip").upload("class.zip", captcha_zip(24), "application/zip").run()
+    link = dict(at.query_params)
+    assert link["name"] == "class.zip" and len(link["upload"]) == 16
+    at.switch_page("views/train.py").run()
+    assert dict(at.query_params) == link  # a page switch keeps it
+    # A reload is a new session with the same link.
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.query_params.update(link)
+    again.run()
+    again.switch_page("views/data.py").run()
+    assert not again.exception and metric(again, "Captchas") == "24"
+    assert any("uploaded zip class.zip" in m.value for m in again.markdown)
+    # Back to the defaults, the link names nothing.
+    again.button_group(key="data_source").set_value("generated").run()
+    again.number_input(key="gen_count").set_value(DEFAULT.generate_count)
+    again.button(key="use_generator").click().run()
+    assert metric(again, "Captchas") == f"{DEFAULT.generate_count:,}" and not again.query_params
+
+
+def test_a_link_to_data_this_server_no_longer_has_opens_the_defaults_and_says_so(home):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(upload="0123456789abcdef", name="pruned.zip")
+    at.run()
+    assert not at.exception
+    assert any("no longer here" in t.value for t in at.toast)
+    assert at.session_state["dataset_spec"]["kind"] == "generated" and not at.query_params

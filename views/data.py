@@ -8,27 +8,17 @@ from captcha_core.generator import DIFFICULTIES, alphabet_problem, describe_leve
 from captcha_core.imageio import InputRejected
 from captcha_core.resample import STRATEGIES
 from lab_ui import cache, data_views, state
+from lab_ui.data_links import LENGTH_RANGE, count_problem
+from lab_ui.uploads import keep_upload, upload_digest
 from lab_ui.workspace import FOLDERS_VARIABLE, folder_allowed, folder_roots
 
 SOURCES = {"generated": "Built-in generator", "zip": "Upload a .zip", "folder": "Folder on the server"}
-# Bounds of the generator inputs: enough for a class demo, small enough to generate in seconds.
-COUNT_RANGE = (20, 5000)
 COUNT_STEP = 100
-LENGTH_RANGE = (1, 8)
 STRATEGY_HELP = {
     "bootstrap": "copy rare letters until every class has the target",
     "downsample": "drop common letters until every class has the target",
     "none": "train on the split as it is",
 }
-
-
-def count_problem(count: int) -> str | None:
-    """Why the generator should not draw this many captchas here, or None when it can."""
-    low, high = COUNT_RANGE
-    if not low <= count <= high:
-        return (f"Choose between {low} and {high:,} captchas: fewer leave too little to split into train, validation "
-                "and test; more take minutes to draw in the page (the command line's `generate` has no limit).")
-    return None
 
 
 def generator_controls(spec: dict) -> None:
@@ -84,8 +74,9 @@ def zip_controls(spec: dict) -> None:
             state.set_dataset_spec(earlier)
         return
     data = upload.getvalue()
-    if spec.get("kind") != "zip" or spec.get("name") != upload.name or spec.get("data") != data:
-        use_if_it_loads({"kind": "zip", "data": data, "name": upload.name}, "zip")
+    if spec.get("kind") != "zip" or spec.get("name") != upload.name or spec.get("digest") != upload_digest(data):
+        # Kept on disk, and named by its digest in the page's link, so a reload of the tab finds it again.
+        use_if_it_loads({"kind": "zip", "digest": keep_upload(data), "name": upload.name}, "zip")
 
 
 def folder_controls(spec: dict) -> None:
