@@ -52,10 +52,33 @@ def truths_in_names(names: list[str], labels, lengths=()) -> list[str | None]:
     counter in front is skipped), when this model could read it: every character one of its `labels`, and the length
     one it learnt (any, when `lengths` is empty); else None. A zip's member (`caps.zip:abcd.png`) is named by its
     own path."""
+    known = {str(label) for label in labels}
+    return [text if readable_text(text, known, lengths) else None for text in texts_in_names(names)]
+
+
+def texts_in_names(names: list[str]) -> list[str]:
+    """The text each file name gives, read as the loader reads a folder's names."""
     inside = [path_in_zip(name) for name in names]
     texts = labels_from_names(inside)
-    known = {str(label) for label in labels}
-    return [text if readable_text(text, known, lengths) else None for text in (texts[name] for name in inside)]
+    return [texts[name] for name in inside]
+
+
+def unmarked_because(text: str, labels, lengths=()) -> str:
+    """Why a reading is not marked against the text its file name gives (truths_in_names gave None), or "" when
+    the name looks like no captcha's text for this model: one wrong in both characters and length (`photo.png`)."""
+    if not text:
+        return ""
+    unknown = sorted(set(text) - {str(label) for label in labels})
+    if unknown and lengths and len(text) not in lengths:
+        return ""
+    if unknown:
+        return (f"its name reads {text}, but this model never learnt {', '.join(unknown)}, so the reading is not "
+                "marked right or wrong")
+    if lengths and len(text) not in lengths:
+        learnt = " or ".join(str(n) for n in sorted(lengths))
+        return (f"its name reads {text}, {len(text)} characters, but this model learnt captchas of {learnt}, so the "
+                "reading is not marked right or wrong")
+    return ""
 
 
 def right_by_names(texts: list[str], truths: list[str | None]) -> tuple[int, int]:

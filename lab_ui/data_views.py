@@ -154,7 +154,10 @@ def skipped_report(dataset: Dataset) -> None:
 def letter_gallery(dataset: Dataset) -> None:
     """A few letter crops of every class, as the model will see them."""
     st.subheader(":material/photo_library: Letters per class", anchor=False)
-    st.caption(f"{GALLERY_PER_CLASS} random letters of each class, {DEFAULT.letter_size}×{DEFAULT.letter_size} px, exactly as the model sees them.")
+    uneven = (" The built-in generator makes later letters of its alphabet rarer on purpose, as in the original "
+              "blog's data, so that resampling (below) has classes to balance." if dataset.generator else "")
+    st.caption(f"{GALLERY_PER_CLASS} random letters of each class, {DEFAULT.letter_size}×{DEFAULT.letter_size} px, "
+               f"exactly as the model sees them.{uneven}")
     strips = gallery(dataset.fingerprint(), dataset)
     columns = st.columns(GALLERY_COLUMNS)
     for i, (label, count, strip) in enumerate(strips):

@@ -108,6 +108,12 @@ def curve(history: dict[str, list[float]], metric: str) -> alt.Chart | None:
     )
 
 
+def starts_above_training(history: dict[str, list[float]]) -> bool:
+    """Whether validation accuracy starts above training accuracy, which looks wrong to anyone new to the curves."""
+    train, validation = history.get("accuracy") or [], history.get("val_accuracy") or []
+    return bool(train and validation) and validation[0] > train[0]
+
+
 def training_curves(history: dict[str, list[float]]) -> None:
     """Accuracy and loss per epoch, training against validation, side by side (Train while it runs, Evaluate after)."""
     columns = st.columns(2, gap="large")
@@ -115,3 +121,7 @@ def training_curves(history: dict[str, list[float]]) -> None:
         chart = curve(history, metric)
         if chart is not None:
             column.altair_chart(chart, width="stretch", height=CURVE_HEIGHT)
+    if starts_above_training(history):
+        st.caption("Validation starts above training because each training point is an average over its epoch, "
+                   "most of it taken while the model was still learning; validation is measured once, at the "
+                   "epoch's end.")

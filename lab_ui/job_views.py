@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 PLAYGROUND_PAGE = "views/playground.py"
 EVALUATE_PAGE = "views/evaluate.py"
+TRAIN_PAGE = "views/train.py"
 # Every refresh redraws the panel and its two Vega curves, which competes with TensorFlow for 2 cores:
 # measured through chromium, the default training took 44 s polling every 1 s and 25 s every 2 s
 # (13 s with no page open). 2 s still moves the bar every epoch or so.
@@ -113,6 +114,17 @@ def job_panel() -> None:
     panel()
 
 
+def sidebar_note() -> None:
+    """A line under the navigation while a training runs, for the pages that have no job panel."""
+    snap = jobs.get_job().snapshot()
+    if not snap.active:
+        return
+    with st.sidebar:
+        st.caption(f":material/model_training: Training `{snap.name}` ({snap.model_kind}) on {snap.data}, "
+                   f"{snap.fraction:.0%} done when this page was drawn. It keeps that data whatever is loaded since.")
+        st.page_link(TRAIN_PAGE, label="Follow it on the Train page", icon=":material/monitoring:")
+
+
 def render_job(snap: jobs.JobState) -> None:
     """Draw one snapshot of the job."""
     if snap.status == jobs.IDLE:
@@ -181,8 +193,8 @@ def stop_someone_elses(area, snap: jobs.JobState) -> None:
     """Stop behind a second click for a training this session did not start: in a classroom, one stray click
     would otherwise throw away a classmate's (or the teacher's) run."""
     with area.popover("Stop", icon=":material/stop:", disabled=snap.status == jobs.STOPPING, key="job_stop_confirm"):
-        st.markdown("This training was started in another tab or on another computer. Stopping it throws its work "
-                    "away for whoever started it.")
+        st.markdown("This training was started in another tab, on another computer, or in this tab before it was "
+                    "reloaded. Stopping it throws its work away for whoever started it.")
         st.button("Stop it anyway", icon=":material/stop:", key="job_stop", type="primary",
                   on_click=lambda: jobs.get_job().stop(snap.job_id, from_elsewhere=True))
 
@@ -220,8 +232,8 @@ def render_done(snap: jobs.JobState) -> None:
     picked = (" Evaluate and the Playground now show it; their Model box picks another."
               if snap.job_id == state.started_job() and state.is_selected(snap.saved_as) else "")
     outcome(
-        f"Trained and saved `{snap.saved_as}` ({snap.model_kind}) in {duration(snap.elapsed)}: {scores} on "
-        f"the held-out test split.{renamed}{picked}",
+        f"Trained and saved `{snap.saved_as}` ({snap.model_kind}) on {snap.data} in {duration(snap.elapsed)}: "
+        f"{scores} on its held-out test split.{renamed}{picked}",
         icon=":material/warning:" if went_wrong else ":material/check_circle:",
     )
     if snap.choice:

@@ -64,7 +64,7 @@ def pick_model(key: str) -> str | None:
         format_func=labels.get,
         key=key,
         on_change=lambda: state.select_model(st.session_state[key]),
-        help="Every model saved by the Train page or the CLI, newest first.",
+        help="Every model saved by the Train page or the command line, newest first.",
     )
 
 
@@ -130,6 +130,12 @@ def percent(value, decimals: int = 1) -> str:
 
 # Places percent() may add to keep a share off 0% and 100%: 0.001% of 100,000 letters is one.
 MAX_DECIMALS = 3
+
+
+def chance(p: float) -> str:
+    """A model's probability in whole percent, with '<1%' where rounding would show a runner-up's chance as none."""
+    text = f"{p:.0%}"
+    return "<1%" if p > 0 and text == "0%" else text
 
 
 def count(value) -> str:

@@ -178,6 +178,22 @@ def test_two_sessions_clicking_train_together_start_one_job(workspace, gate, cla
     assert len(names) == 1 and names[0].startswith("session-")
 
 
+def test_pages_without_a_job_panel_note_the_running_training_in_the_sidebar(workspace, gate):
+    trainer = train_page("noted")
+    trainer.button(key="train_start").click().run()
+    gate.wait_reached()
+    notes = lambda at: [c.value for c in at.sidebar.caption if "Training `noted`" in c.value]  # noqa: E731
+    assert not notes(trainer)  # the Train page shows it in full already
+    for page in ("views/data.py", "views/evaluate.py", "views/playground.py"):
+        other = open_page(page)
+        assert not other.exception
+        [note] = notes(other)
+        assert "(cnn) on built-in generator: 40 easy captchas" in note and "keeps that data" in note
+    gate.release()
+    assert jobs.get_job().wait(TRAIN_TIMEOUT)
+    assert not notes(open_page("views/data.py"))
+
+
 def test_a_late_click_finds_the_button_waiting_for_the_running_training(workspace, gate):
     winner, loser = train_page("first"), train_page("second")
     winner.button(key="train_start").click().run()

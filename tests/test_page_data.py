@@ -56,6 +56,7 @@ def test_first_visit_shows_gallery_segmentation_and_histograms(data_page):
     at = data_page
     assert not at.exception
     assert metric(at, "Captchas") == "40" and metric(at, "Segmentation yield").endswith("%")
+    assert any("rarer on purpose" in c.value for c in at.caption)  # the uneven classes are said to be meant
     assert len(at.get("imgs")) > 0 or any(type(e).__name__ == "Image" for e in at.main)
     before, after = histograms(at)
     assert before["letters"].sum() == int(metric(at, "Train letters").replace(",", ""))
@@ -112,6 +113,7 @@ def test_uploaded_zip_is_loaded_with_its_skipped_files(data_page):
     assert not at.exception and not at.error
     assert metric(at, "Captchas") == "24"
     assert metric(at, "Files left out") == "1"
+    assert not any("rarer on purpose" in c.value for c in at.caption)  # the user's own data: nothing was meant
     assert any("uploaded zip class.zip" in m.value for m in at.markdown)
     assert any("left out" in e.label for e in at.expander)
     # Back to the generator, then the upload again without uploading it again.
@@ -139,7 +141,7 @@ def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
     at.button(key="use_generator").click().run()
     assert not at.exception and "at least two" in at.error[0].value
     at.button_group(key="data_source").set_value("folder").run()
-    at.text_input(key="data_folder").set_value("/no/such/folder").run()
+    at.text_input(key="data_folder").set_value("/no/such/folder")
     at.button(key="load_folder").click().run()
     assert not at.exception and "no such file or folder" in at.error[0].value
 
@@ -150,7 +152,7 @@ def test_a_file_named_as_the_folder_is_refused_and_the_data_kept(data_page, tmp_
     cv2.imwrite(str(single), image)
     at = data_page
     at.button_group(key="data_source").set_value("folder").run()
-    at.text_input(key="data_folder").set_value(str(single)).run()
+    at.text_input(key="data_folder").set_value(str(single))
     at.button(key="load_folder").click().run()
     assert not at.exception and "is a file, not a folder" in at.error[0].value
     assert metric(at, "Captchas") == "40"
@@ -165,7 +167,7 @@ def test_looking_at_another_source_keeps_the_loaded_data_and_each_source_its_set
     at.button_group(key="gen_difficulty").set_value("medium")
     at.button(key="use_generator").click().run()
     at.button_group(key="data_source").set_value("folder").run()
-    at.text_input(key="data_folder").set_value(str(folder)).run()
+    at.text_input(key="data_folder").set_value(str(folder))
     at.button(key="load_folder").click().run()
     assert metric(at, "Captchas") == "16"
     # A look at the generator tab: its earlier settings are back, and the folder stays loaded.
@@ -226,7 +228,7 @@ def test_leaving_the_page_during_a_folder_load_keeps_the_folder_as_the_data(data
 
     at = data_page
     at.button_group(key="data_source").set_value("folder").run()
-    at.text_input(key="data_folder").set_value(str(folder)).run()
+    at.text_input(key="data_folder").set_value(str(folder))
     monkeypatch.setattr(cache, "folder_dataset", left_during_the_load)
     at.button(key="load_folder").click().run()
     assert at.session_state["dataset_spec"] == {"kind": "folder", "path": str(folder)}
@@ -252,7 +254,7 @@ def test_a_folder_that_fails_after_the_user_left_the_page_gives_the_earlier_data
     at = data_page
     before = dict(at.session_state["dataset_spec"])
     at.button_group(key="data_source").set_value("folder").run()
-    at.text_input(key="data_folder").set_value(str(folder)).run()
+    at.text_input(key="data_folder").set_value(str(folder))
     monkeypatch.setattr(cache, "folder_dataset", left_during_the_load)
     at.button(key="load_folder").click().run()
     monkeypatch.setattr(cache, "folder_dataset", loaded_folder)
@@ -303,10 +305,10 @@ def test_a_server_open_to_the_network_reads_folders_only_where_the_teacher_allow
 
     monkeypatch.setenv("CAPTCHA_LAB_FOLDERS", str(allowed))
     at.run()
-    at.text_input(key="data_folder").set_value(str(allowed / ".." / "private")).run()  # '..' does not get out
+    at.text_input(key="data_folder").set_value(str(allowed / ".." / "private"))  # '..' does not get out
     at.button(key="load_folder").click().run()
     assert f"only inside {allowed}" in at.error[0].value and metric(at, "Captchas") == "40"
-    at.text_input(key="data_folder").set_value(str(allowed)).run()
+    at.text_input(key="data_folder").set_value(str(allowed))
     at.button(key="load_folder").click().run()
     assert not at.error and metric(at, "Captchas") == "16"
     assert "Texts read from file names." in [c.value for c in at.caption]  # so a user can check how they were read
@@ -343,9 +345,9 @@ def test_a_second_folder_tried_while_the_first_loads_still_falls_back_to_the_dat
     before = dict(at.session_state["dataset_spec"])
     at.button_group(key="data_source").set_value("folder").run()
     monkeypatch.setattr(cache, "folder_dataset", lambda path: st.stop())  # the first load is cut short
-    at.text_input(key="data_folder").set_value(str(first)).run()
+    at.text_input(key="data_folder").set_value(str(first))
     at.button(key="load_folder").click().run()
-    at.text_input(key="data_folder").set_value(str(second)).run()  # still loading the first
+    at.text_input(key="data_folder").set_value(str(second))  # still loading the first
     monkeypatch.setattr(cache, "folder_dataset", loaded_folder)
     at.button(key="load_folder").click().run()
     assert "Could not use that folder" in at.error[0].value

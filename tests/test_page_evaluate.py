@@ -35,7 +35,7 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert not at.exception, at.exception
     labels = [m.label for m in at.metric]
     assert "Letter accuracy" in labels and "Whole-captcha accuracy" in labels
-    assert "never seen in training, resampling never touched" in all_text(at)
+    assert "that training never saw and resampling never copied" in all_text(at)
     frame = at.dataframe[0].value
     assert {"letter", "precision", "recall", "f1", "support"} <= set(frame.columns)
     assert len(frame) >= 2
@@ -43,7 +43,7 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert "its own test split" in all_text(at)
     assert not [m for m in at.metric if m.label.endswith(" here")]  # the figures at the top are these
     if "No mistakes at all" not in all_text(at):  # misread letters, and why their captchas may read right
-        assert "may still be read right whole" in all_text(at)
+        assert "may still be read right as a whole" in all_text(at)
 
 
 def test_the_cell_clicked_before_a_page_switch_is_shown_again(with_model):

@@ -97,7 +97,7 @@ def test_tiny_training_shows_progress_and_lands_in_the_registry(workspace):
     assert not at.error, [e.value for e in at.error]
     # Green, or amber when one epoch read no test captcha whole: the outcome is stated either way.
     [outcome] = [m.value for m in [*at.success, *at.warning] if "Trained and saved" in m.value]
-    assert "Trained and saved `tiny`" in outcome and "whole-captcha accuracy" in outcome
+    assert "Trained and saved `tiny` (cnn) on built-in generator: " in outcome and "whole-captcha accuracy" in outcome
     assert "Evaluate and the Playground now show it" in outcome and at.session_state["model_name"] == "tiny"
     assert "tiny" in at.dataframe[0].value["name"].tolist()
     assert len(at.get("vega_lite_chart")) == 2  # loss and accuracy curves
@@ -208,7 +208,7 @@ def test_another_session_stops_only_after_confirming_and_the_outcome_says_so(tra
     assert not classmate.exception
     # Its Stop is a popover whose one button says what it does to someone else's run.
     [popover] = [p for p in classmate.get("popover") if p.proto.popover.label == "Stop"]
-    assert "started in another tab or on another computer" in " ".join(m.value for m in classmate.markdown)
+    assert "started in another tab, on another computer, or in this tab before it was reloaded" in " ".join(m.value for m in classmate.markdown)
     assert jobs.get_job().snapshot().status == jobs.RUNNING
     classmate.button(key="job_stop").click().run()
     assert jobs.get_job().wait(TRAIN_TIMEOUT)
@@ -348,3 +348,11 @@ def test_the_download_box_offers_a_model_that_replaced_one_of_the_same_name(work
     clear_caches()
     at.run()
     assert download_pick(at).value == "newer"
+
+
+def test_curves_explain_validation_starting_above_training_only_when_it_does():
+    from lab_ui.graphs import starts_above_training
+
+    assert starts_above_training({"accuracy": [0.78, 0.95], "val_accuracy": [0.99, 0.99]})
+    assert not starts_above_training({"accuracy": [0.5], "val_accuracy": [0.4]})
+    assert not starts_above_training({"loss": [1.0]})  # the forest's one fit, or a run before its first epoch

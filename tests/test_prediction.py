@@ -88,13 +88,18 @@ def test_a_cut_letter_read_again_as_it_is_gets_the_captchas_answer(tiny_model_di
 
 
 def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
-    from captcha_core.prediction import truths_in_names
+    from captcha_core.prediction import truths_in_names, unmarked_because
 
     labels = list("abcd23")
     assert truths_in_names(["uploads/ab2d_3.png", "caps.zip:sub/ab2d-91.png"], labels, (4,)) == ["ab2d", "ab2d"]
     assert truths_in_names(["ab2d.png"], labels, ()) == ["ab2d"]  # any length when none was recorded
     assert truths_in_names(["ab2d.png"], labels, (5, 6)) == [None]  # a length it never learnt
     assert truths_in_names(["photo.png", "captcha_abcd.png"], labels, ()) == [None, None]  # letters it does not know
+    # Where a name gives a text the model could not read, the Playground says why it is not marked.
+    assert "never learnt J, N" in unmarked_because("J2dN", labels, (4,))
+    assert "5 characters, but this model learnt captchas of 4 or 6" in unmarked_because("ab2dd", labels, (4, 6))
+    assert unmarked_because("photo", labels, (4,)) == ""  # wrong characters and length: no captcha's name
+    assert unmarked_because("", labels, (4,)) == "" and unmarked_because("ab2d", labels, (4,)) == ""
     # A counter in front is skipped as the loader skips it, once the names show one.
     counted = [f"{i:04d}_{text}.png" for i, text in enumerate(["ab2d", "cc3a"] * 8)]
     assert truths_in_names(counted, labels, (4,)) == ["ab2d", "cc3a"] * 8

@@ -89,10 +89,14 @@ def folder_controls(spec: dict) -> None:
                 icon=":material/lock:")
         return
     default = (spec if spec["kind"] == "folder" else state.last_spec("folder") or {}).get("path", "")
-    path_col, button_col = st.columns([3, 1], vertical_alignment="bottom")  # room for "Load folder" at 1000 px
-    path = path_col.text_input("Folder on the server", value=default, key="data_folder", placeholder="/data/captchas",
-                               help=None if roots is None else f"Inside {' or '.join(map(str, roots))}.").strip()
-    if not button_col.button("Load folder", icon=":material/folder_open:", key="load_folder"):
+    # A form, so that Enter in the box loads the folder as the button does (the generator's boxes work so too).
+    with st.form("folder", border=False):
+        path_col, button_col = st.columns([3, 1], vertical_alignment="bottom")  # room for "Load folder" at 1000 px
+        path = path_col.text_input("Folder on the server", value=default, key="data_folder",
+                                   placeholder="/data/captchas",
+                                   help=None if roots is None else f"Inside {' or '.join(map(str, roots))}.").strip()
+        pressed = button_col.form_submit_button("Load folder", icon=":material/folder_open:", key="load_folder")
+    if not pressed:
         return
     if not path:
         st.error("Type the path of a folder first.", icon=":material/error:")
@@ -114,7 +118,7 @@ def use_if_it_loads(spec: dict, what: str) -> None:
     try:
         state.current_dataset(announce=False)  # on failure it switches back by itself, and this page says why
     except (InputRejected, DatasetError, OSError) as exc:
-        st.error(f"Could not use that {what}: {exc}", icon=":material/error:")  # the reason names the file or path
+        st.error(f"Could not use that {what}. {exc}", icon=":material/error:")  # the reason names the file or path
 
 
 def resampling_controls() -> None:

@@ -54,10 +54,10 @@ def headline() -> None:
     with st.container(horizontal=True, gap="medium"):
         st.metric("Letter accuracy", views.percent(metrics.get("letter_accuracy")), width="content")
         st.metric("Whole-captcha accuracy", views.percent(metrics.get("captcha_accuracy")), width="content",
-                  help="Each test captcha is read as the Playground and `solve` read it, and counts only if every "
-                       "letter is right; captchas the cutter failed on count as wrong. Where a cut had to be forced, "
-                       "reading also tries it moved a little and keeps the surest version, so more captchas can be "
-                       "read whole than the letter figure suggests.")
+                  help="Each test captcha is read as the Playground reads it, and counts only if every letter is "
+                       "right; captchas the cutter failed on count as wrong. Where a cut had to be forced, reading "
+                       "also tries moving it a little and keeps the reading the model is surest of, so more captchas "
+                       "can be read whole than the letter figure suggests.")
         st.metric("Test characters" if meta.get("model_kind") == "sequence" else "Test letters",
                   views.count(metrics.get("n_test_letters")), width="content")
         st.metric("Test captchas", views.count(metrics.get("n_test_captchas") or None), width="content")
@@ -73,11 +73,11 @@ def headline() -> None:
         failures = metrics.get("segmentation_failures_in_test", 0)
         uncut = (f" ({failures:,} of them could not be cut into letters and count as wrong)" if failures
                  else "; every one of them was cut into letters")
-        st.caption(f"Measured on {metrics['n_test_captchas']:,} test captchas never seen in training, resampling never "
-                   f"touched{uncut}.")
+        st.caption(f"Measured on {metrics['n_test_captchas']:,} test captchas that training never saw and "
+                   f"resampling never copied{uncut}.")
     else:
-        st.caption(f"Measured on {metrics.get('n_test_letters', 0):,} test letters never seen in training, "
-                   "resampling never touched.")
+        st.caption(f"Measured on {metrics.get('n_test_letters', 0):,} test letters that training never saw and "
+                   "resampling never copied.")
 
 
 def load_review():
@@ -140,8 +140,8 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool, beside: bool) 
                    first=LETTERS_BESIDE if beside else None)
     if result.sources:
         # Else "100% sure it's an A" beside a Playground that reads the same captcha right looks like a bug.
-        st.caption("Each letter is scored as the cutter cut it. Reading a whole captcha, as the Playground does, also "
-                   "tries a forced cut moved a little, so a captcha named here may still be read right whole.")
+        st.caption("Each letter here was scored as the cutter cut it. When the Playground reads a whole captcha, it "
+                   "also tries moving a forced cut a little, so a captcha named here may still be read right as a whole.")
 
 
 def mistake_caption(result, mistake) -> str:

@@ -9,7 +9,7 @@ from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
 from captcha_core.prediction import (captcha_shape_note, cut_problem, letter_problem, right_by_names,
-                                     truths_in_names)
+                                     texts_in_names, truths_in_names, unmarked_because)
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, has_usable_record, is_generated
 from lab_ui import cache
@@ -131,7 +131,7 @@ def letter_strip(reading, colors: list[str], key: str) -> None:
     for i, (col, crop, top) in enumerate(zip(cols, reading.crops, reading.top)):
         letters_seen[f"{key}, letter {i + 1} ({top[0][0]})"] = crop
         col.image(views.zoom(crop), width="content")
-        runners_up = " · ".join(f"{label} {p:.0%}" for label, p in top[1:])
+        runners_up = " · ".join(f"{label} {views.chance(p)}" for label, p in top[1:])
         col.markdown(f'<span style="color:{colors[i]};font-weight:700;font-size:1.3em">{html.escape(top[0][0])}</span> '
                      f'{top[0][1]:.0%} <span style="color:gray;font-size:.85em">then {html.escape(runners_up)}</span>',
                      unsafe_allow_html=True)
@@ -145,14 +145,22 @@ def captcha_tab() -> None:
         return
     good = decode_uploads(files)
     readings = predictor.solve_many([image for _, image in good]) if good else []
-    truths = truths_in_names([filename for filename, _ in good], predictor.labels, predictor.captcha_lengths)
+    names = [filename for filename, _ in good]
+    truths = truths_in_names(names, predictor.labels, predictor.captcha_lengths)
+    # A name whose text this model could never read (another set's characters or length) says so, rather than
+    # the marks and the count leaving without a word when the Model box picks another model.
+    unmarked = [unmarked_because(text, predictor.labels, predictor.captcha_lengths) if truth is None else ""
+                for text, truth in zip(texts_in_names(names), truths)]
     right, named = right_by_names([reading.text for reading in readings], truths)
     if named > 1:
-        st.markdown(f"**{right} of {named}** captchas read right, going by the text in their file names.")
-    for i, ((filename, image), reading, truth) in enumerate(zip(good, readings, truths)):
+        not_marked = sum(map(bool, unmarked))
+        others = f" ({not_marked:,} more not marked: see why under each)" if not_marked else ""
+        st.markdown(f"**{right} of {named}** captchas read right, going by the text in their file names{others}.")
+    for i, ((filename, image), reading, truth, why) in enumerate(zip(good, readings, truths, unmarked)):
         if i:
             st.divider()
-        st.markdown(f"**{filename}**" + (" · its name gives its text, so the reading is marked right or wrong" if truth else ""))
+        st.markdown(f"**{filename}**" + (" · its name gives its text, so the reading is marked right or wrong" if truth
+                                         else f" · {why}" if why else ""))
         # Named so: a file called test.png would otherwise pass for a captcha whose text is "test".
         show_reading(image, reading, filename, truth=truth, truth_from=", from the file name")
 

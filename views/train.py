@@ -29,8 +29,8 @@ MODEL_HELP = (
 )
 AUTO_TEXT = (
     f"**auto** first cuts the training captchas into letters. If at least {DEFAULT.auto_yield_threshold:.0%} cut "
-    "cleanly, it trains the letter CNN, otherwise the sequence model, each with its own settings: the ones below "
-    "are those of the model it picks, and picking **cnn** or **sequence** shows the same values."
+    "cleanly, it trains the letter CNN, otherwise the sequence model. The settings below are for the model it will "
+    "pick; each model keeps its own."
 )
 WHOLE_HELP = "The sequence model reads whole captchas, so there are no letters to balance."
 FOREST_TEXT = "The **forest** has no epochs, batches or learning rate: it grows its trees, and the bar counts them."
