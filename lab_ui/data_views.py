@@ -129,10 +129,10 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
     return True
 
 
-def after_title(strategy: str, target: int | None) -> str:
-    """The resampled histogram's title, saying what its dashed line marks."""
+def after_subtitle(counts: dict[str, int], target: int | None) -> str:
+    """The resampled histogram's subtitle: its letters, and what its dashed line marks."""
     line = f" · dashed line: {target:,} a class" if target is not None else ""
-    return f"After resampling ({strategy}){line}"
+    return f"{plural(sum(counts.values()), 'letter')}{line}"
 
 
 def clean_share_words(share: float) -> str:
@@ -209,10 +209,12 @@ def balance_section(dataset: Dataset, config: Config) -> None:
     y_max = max([*before.values(), *after.values(), 1])
     left, right = st.columns(2)
     left.altair_chart(
-        graphs.class_histogram(before, "Training split as it is", y_max, graphs.BEFORE_COLOUR), width="stretch"
+        graphs.class_histogram(before, "Training split as it is", plural(sum(before.values()), "letter"), y_max,
+                               graphs.BEFORE_COLOUR), width="stretch"
     )
     right.altair_chart(
-        graphs.class_histogram(after, after_title(config.resample, balance.resampled.target), y_max, graphs.AFTER_COLOUR,
+        graphs.class_histogram(after, f"After resampling ({config.resample})",
+                               after_subtitle(after, balance.resampled.target), y_max, graphs.AFTER_COLOUR,
                                balance.resampled.target),
         width="stretch",
     )

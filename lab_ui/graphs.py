@@ -50,15 +50,17 @@ SMALL_LABEL_FONT = 9
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def class_histogram(counts: dict[str, int], title: str, y_max: int, colour: str, target: int | None = None) -> alt.Chart:
-    """Bars of letters per class on a fixed y range, so two histograms side by side compare honestly."""
+def class_histogram(counts: dict[str, int], title: str, subtitle: str, y_max: int, colour: str,
+                    target: int | None = None) -> alt.Chart:
+    """Bars of letters per class on a fixed y range, so two histograms side by side compare honestly. Give both the
+    same number of subtitle lines, so that their plots line up."""
     frame = counts_frame(counts)
     # Rounded up to a tick, so the tallest bar has a number above it; both histograms get the same round top.
     scale = alt.Scale(domain=[0, max(y_max, 1)], nice=True)
     # Every class named, even 36 of them: a histogram with every other label hides which class is rare.
     axis = alt.Axis(labelAngle=0, labelOverlap=False, labelFontSize=SMALL_LABEL_FONT if len(counts) > MANY_CLASSES else alt.Undefined)
     bars = (
-        alt.Chart(frame, title=title, height=HISTOGRAM_HEIGHT)
+        alt.Chart(frame, height=HISTOGRAM_HEIGHT)
         .mark_bar(color=colour)
         .encode(
             x=alt.X("class:N", sort=None, title=None, axis=axis),
@@ -66,10 +68,15 @@ def class_histogram(counts: dict[str, int], title: str, y_max: int, colour: str,
             tooltip=["class", "letters"],
         )
     )
-    if target is None:
-        return readable(bars)
-    rule = alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(color=TARGET_COLOUR, strokeDash=[6, 3], strokeWidth=TARGET_WIDTH).encode(y="target:Q")
-    return readable(bars + rule)
+    layers = [bars]
+    if target is not None:
+        layers.append(alt.Chart(pd.DataFrame({"target": [target]})).mark_rule(
+            color=TARGET_COLOUR, strokeDash=[6, 3], strokeWidth=TARGET_WIDTH).encode(y="target:Q"))
+    # A layer of its own even alone, and as wide as its column: a layered chart otherwise takes the width of its
+    # bars' steps, and the resampled one came out half as wide as the other, its class names run together.
+    # The title is short and the rest goes below it: at 1024 px a long one was cut off.
+    chart = alt.layer(*layers, title=alt.TitleParams(title, subtitle=subtitle, anchor="start"))
+    return readable(chart.properties(width="container"))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
