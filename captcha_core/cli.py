@@ -13,7 +13,7 @@ from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
 from .data import DatasetError, collect_images, generate_dataset, load_path, plural, reject_line
 from .generator import DIFFICULTIES, alphabet_problem, describe_levels, generate_captchas
 from .imageio import InputRejected
-from .choice import AUTO
+from .choice import AUTO, resolve_model
 from .models import MODEL_KINDS
 from .resample import STRATEGIES
 
@@ -182,9 +182,10 @@ def cmd_train(args) -> int:
     for name, why in dataset.skipped:
         say(reject_line(name, why))
     describe_dataset(dataset)
+    _, choice = resolve_model(dataset, config)  # said before the epochs, not minutes later (train decides it again)
+    if choice:
+        say(f"model: {choice['chosen']} ({choice['reason']})")
     result = train(dataset, config, progress=ProgressPrinter(), leaky_seed_protocol=args.leaky_seed_protocol)
-    if result.choice:
-        say(f"model: {result.choice['chosen']} ({result.choice['reason']})")
     save_training(result, dataset, out, overwrite=args.overwrite)
     summary = {**result.report.to_dict(), "model": str(out), "protocol": result.protocol, "seconds": result.seconds,
                "split_sizes": result.split.sizes(), "segmentation_yield": dataset.segmentation_yield,
@@ -224,7 +225,8 @@ def cmd_evaluate(args) -> int:
     other = sorted(set(dataset.lengths) - set(trained)) if dataset.is_captchas and trained else []
     if other:
         say(f"note: the model learnt captchas of {' or '.join(map(str, trained))} characters and these have "
-            f"{' or '.join(map(str, other))}, so it may read them short; `solve --length N` asks it for N")
+            f"{' or '.join(map(str, other))}, so it may read them {length_misread(trained, other)}; "
+            "`solve --length N` asks it for N")
     # What it learnt from is left out, as the Evaluate page leaves it out: scoring it would boast.
     scope = scoring_scope(loaded.classifier, dataset, loaded.metadata, loaded.trained_on)
     if scope.exact:
@@ -241,8 +243,18 @@ def cmd_evaluate(args) -> int:
     return EXIT_REJECTED if dataset.skipped else EXIT_OK
 
 
+def length_misread(learnt: list[int], found: list[int]) -> str:
+    """How a model keeping to the lengths it learnt misreads captchas of other lengths: too short, too long, or both."""
+    short, long = max(found) > max(learnt), min(found) < min(learnt)
+    return "too short or too long" if short == long else "too short" if short else "too long"
+
+
 def human_report(summary: dict) -> str:
-    lines = [f"letter accuracy: {summary['letter_accuracy']:.2%} on {summary['n_test_letters']} test letters"]
+    if "character_accuracy_basis" in summary:  # the sequence model: nothing was cut into letters
+        lines = [f"character accuracy: {summary['letter_accuracy']:.2%} of {summary['n_test_letters']} test characters "
+                 f"({summary['character_accuracy_basis']})"]
+    else:
+        lines = [f"letter accuracy: {summary['letter_accuracy']:.2%} on {summary['n_test_letters']} test letters"]
     if summary.get("captcha_accuracy") is not None:
         solved = summary.get("solved_character_accuracy")
         per_character = f", {solved:.2%} of their characters" if solved is not None else ""
@@ -378,7 +390,8 @@ EXAMPLES = """examples:
   python -m captcha_core evaluate --model models/mine --data labelled_captchas.zip
 
 An IMAGE, --data or --captchas can be a file, a folder or a .zip. Captchas are labelled by their file
-name up to the first '_' (abcd_2.png reads abcd); letter folders hold one subfolder per class."""
+name up to the first '_', '-' or '.' (abcd_2.png reads abcd), by a sidecar abcd_2.txt, or by a labels.csv
+of file,text rows; letter folders hold one subfolder per class."""
 
 
 def per_network(setting: str) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 from .config import DEFAULT, Config
 from .data import path_in_zip, plural
 from .inspect import has_ink
-from .labels import labels_from_names, readable_text
+from .labels import counter_problem, labels_from_names, readable_text
 from .models import reads_whole
 from .persistence import LoadedModel, load_model, reading_lengths
 from .segmentation import normalize_letter, segment_variants
@@ -53,7 +53,10 @@ def truths_in_names(names: list[str], labels, lengths=()) -> list[str | None]:
     one it learnt (any, when `lengths` is empty); else None. A zip's member (`caps.zip:abcd.png`) is named by its
     own path."""
     known = {str(label) for label in labels}
-    return [text if readable_text(text, known, lengths) else None for text in texts_in_names(names)]
+    texts = texts_in_names(names)
+    if counter_problem(texts, [path_in_zip(name) for name in names], ""):
+        return [None] * len(names)  # 00000.jpg, 00001.jpg, ...: the names count the images, as the loader says
+    return [text if readable_text(text, known, lengths) else None for text in texts]
 
 
 def texts_in_names(names: list[str]) -> list[str]:

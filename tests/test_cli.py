@@ -62,6 +62,8 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     n_files = len(list(Path(captcha_folder).glob("*.png")))
     assert f"reading images: {n_files:,}..." in result.stderr
     assert result.stderr.index("cutting captchas into letters:") < result.stderr.index("epoch 1/2")
+    # auto's choice is said before the epochs it decides, and recorded as it was said.
+    assert result.stderr.index(f"model: cnn ({summary['model_choice']['reason']})") < result.stderr.index("epoch 1/2")
 
     again = run("train", "--data", captcha_folder, "--out", model, "--epochs", 2)
     assert again.returncode == 2 and "already exists" in again.stderr
@@ -214,4 +216,12 @@ def test_evaluate_notes_captchas_longer_than_the_model_learnt(tmp_path, tiny_mod
     assert run("generate", "--out", longer, "--count", 30, "--length", 5, "--seed", 4).returncode == 0
     result = run("evaluate", "--model", tiny_model_dir, "--data", longer)
     assert result.returncode == 0, result.stderr
-    assert "note: the model learnt captchas of 4 characters and these have 5, so it may read them short" in result.stderr
+    assert "note: the model learnt captchas of 4 characters and these have 5, so it may read them too short" in result.stderr
+
+
+def test_a_sequence_models_report_speaks_of_characters_not_letters():
+    from captcha_core.cli import human_report
+
+    report = human_report({"letter_accuracy": 0.9, "n_test_letters": 40, "character_accuracy_basis": "position-wise"})
+    assert report.startswith("character accuracy: 90.00% of 40 test characters (position-wise)")
+    assert human_report({"letter_accuracy": 0.9, "n_test_letters": 40}).startswith("letter accuracy: 90.00% on 40")

@@ -95,6 +95,9 @@ def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
     assert truths_in_names(["ab2d.png"], labels, ()) == ["ab2d"]  # any length when none was recorded
     assert truths_in_names(["ab2d.png"], labels, (5, 6)) == [None]  # a length it never learnt
     assert truths_in_names(["photo.png", "captcha_abcd.png"], labels, ()) == [None, None]  # letters it does not know
+    # Names that count the images give no truths, as the loader refuses them: 00000.png is not the text "00000".
+    counted = [f"{i:05d}.png" for i in range(12)]
+    assert truths_in_names(counted, list("0123456789"), (5,)) == [None] * 12
     # Where a name gives a text the model could not read, the Playground says why it is not marked.
     assert "never learnt J, N" in unmarked_because("J2dN", labels, (4,))
     assert "5 characters, but this model learnt captchas of 4 or 6" in unmarked_because("ab2dd", labels, (4, 6))
