@@ -198,7 +198,19 @@ class Predictor:
 
     def cut_chunk(self, images: list[np.ndarray], expected: int | None) -> list[list]:
         """Cut each captcha; one with forced cuts comes back in every shifted variant, for the model to choose."""
+        if expected is None and self.captcha_lengths:
+            return [self.cut_to_a_learnt_length(im) for im in images]
         return [segment_variants(im, expected=expected, config=self.config) for im in images]
+
+    def cut_to_a_learnt_length(self, image: np.ndarray) -> list:
+        """Cut a captcha for a model that learnt several lengths: as its ink falls apart, or, when that gives a
+        count it never learnt (noise dots taken for letters, two letters touching), again to the nearest one."""
+        free = segment_variants(image, expected=None, config=self.config)
+        found = len(free[0].boxes)
+        if not found or found in self.captcha_lengths:
+            return free
+        nearest = min(self.captcha_lengths, key=lambda n: (abs(n - found), n))
+        return segment_variants(image, expected=nearest, config=self.config)
 
     def probabilities_of(self, cuts: list[list]) -> np.ndarray:
         """Class probabilities of every crop of every variant of every captcha, in one call."""

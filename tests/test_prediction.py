@@ -106,3 +106,19 @@ def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
     # A counter in front is skipped as the loader skips it, once the names show one.
     counted = [f"{i:04d}_{text}.png" for i, text in enumerate(["ab2d", "cc3a"] * 8)]
     assert truths_in_names(counted, labels, (4,)) == ["ab2d", "cc3a"] * 8
+
+
+def test_a_model_that_learnt_several_lengths_cuts_a_count_it_never_learnt_again_to_the_nearest(tiny_model_dir):
+    from captcha_core.segmentation import segment_variants
+
+    predictor = Predictor.from_folder(tiny_model_dir)
+    text, image = generate_captchas(1, seed=21)[0]
+    blotted = np.pad(image, ((0, 0), (0, 40)), constant_values=255)
+    blotted[20:34, -25:-11] = 0  # a blot right of the text: a fifth piece of ink
+    assert len(segment_variants(blotted)[0].boxes) == len(text) + 1
+    predictor.captcha_length, predictor.captcha_lengths = None, (len(text) - 1, len(text))  # learnt 3 and 4
+    reading = predictor.solve(blotted)
+    assert len(reading.text) == len(text) and reading.segmented_ok
+    # A count it learnt is kept as the ink fell apart.
+    predictor.captcha_lengths = (len(text) + 1, len(text) + 2)
+    assert len(predictor.solve(blotted).text) == len(text) + 1
