@@ -159,19 +159,34 @@ def training_options() -> dict:
     Each network kind keeps its own epochs, batch size and rate under "networks", so switching the model
     shows that model's settings instead of carrying the CNN's 10 epochs over to the sequence model.
     """
-    return st.session_state.setdefault(
-        "training_options",
-        {
-            # The dashboard lets the data choose, as `train` does: auto picks cnn or sequence from the cut yield.
-            "model": AUTO,
-            "networks": {kind: network_settings(DEFAULT, kind) for kind in NETWORK_FIELDS},
-            "resample": DEFAULT.resample,
-            "per_class": DEFAULT.per_class,
-            "seed": DEFAULT.seed,
-            "time_limit": DEFAULT.time_limit_minutes,
-            "name": "model",
-        },
-    )
+    return st.session_state.setdefault("training_options", default_training_options())
+
+
+def default_training_options() -> dict:
+    """The training settings a session starts with: the configuration's defaults, as `train` uses them."""
+    return {
+        # The dashboard lets the data choose, as `train` does: auto picks cnn or sequence from the cut yield.
+        "model": AUTO,
+        "networks": {kind: network_settings(DEFAULT, kind) for kind in NETWORK_FIELDS},
+        "resample": DEFAULT.resample,
+        "per_class": DEFAULT.per_class,
+        "seed": DEFAULT.seed,
+        "time_limit": DEFAULT.time_limit_minutes,
+        "name": "model",
+    }
+
+
+# The widgets that show the training settings, on the Train page and the Data page's resampling.
+TRAINING_WIDGETS = ("train_model", "train_time_limit", "train_resample", "train_per_class", "train_seed", "train_name",
+                    "data_resample", "data_per_class")
+NETWORK_WIDGETS = ("train_epochs_", "train_batch_", "train_rate_")
+
+
+def reset_training_options() -> None:
+    """Back to the default training settings, widgets included (a callback: it runs before they are drawn)."""
+    st.session_state["training_options"] = default_training_options()
+    for key in [*TRAINING_WIDGETS, *(prefix + kind for prefix in NETWORK_WIDGETS for kind in NETWORK_FIELDS)]:
+        st.session_state.pop(key, None)
 
 
 def update_training_options(**changes) -> None:

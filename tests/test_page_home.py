@@ -25,8 +25,8 @@ def test_first_visit_explains_the_app_and_the_status(home):
     at = home
     assert not at.exception
     assert at.title[0].value == "Captcha Lab"
-    steps = [m.value for m in at.markdown if m.value.startswith(":material/") and ". " in m.value]
-    assert len(steps) == 7 and "**5. Model**" in steps[4]
+    steps = [link for link in at.page_link if link.label.startswith("**")]
+    assert len(steps) == 7 and steps[4].label == "**5. Model**" and steps[4].proto.page.endswith("train")
     assert any("built-in generator" in m.value for m in at.markdown)
     assert any("No trained models yet" in i.value and "Generate data and train" in i.value for i in at.info)
     assert at.button(key="quick_start").value is False

@@ -34,6 +34,21 @@ def test_first_visit_renders_settings_and_an_empty_registry(workspace):
     assert any("No trained models yet" in i.value for i in at.info)
 
 
+def test_reset_puts_every_setting_back_to_its_default(workspace):
+    at = train_page()
+    assert at.button(key="train_reset").disabled  # nothing to reset yet
+    at.button_group(key="train_model").set_value("sequence").run()
+    at.number_input(key="train_epochs_sequence").set_value(7).run()
+    at.number_input(key="train_seed").set_value(3).run()
+    at.text_input(key="train_name").set_value("lesson2").run()
+    at.button(key="train_reset").click().run()
+    assert not at.exception and at.button(key="train_reset").disabled
+    assert at.button_group(key="train_model").value == "auto"
+    assert at.number_input(key="train_seed").value == DEFAULT.seed and at.text_input(key="train_name").value == "model"
+    at.button_group(key="train_model").set_value("sequence").run()
+    assert at.number_input(key="train_epochs_sequence").value == DEFAULT.sequence_epochs
+
+
 def test_each_model_keeps_its_own_settings_and_auto_trains_with_them(workspace):
     at = train_page()
     assert at.button_group(key="train_model").value == "auto"

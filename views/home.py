@@ -5,14 +5,16 @@ from captcha_core.config import DEFAULT
 from lab_ui import job_views, jobs, state
 
 QUICK_START_NAME = "quickstart"
+DATA_PAGE = "views/data.py"
+# Each step's title links to the page where it happens.
 PIPELINE = [
-    (":material/image:", "Data", "Generated or uploaded captchas"),
-    (":material/content_cut:", "Segment", "Cut each captcha into letters"),
-    (":material/call_split:", "Split", "Train, validation, test: by captcha"),
-    (":material/balance:", "Resample", "Balance the train split's classes"),
-    (":material/neurology:", "Model", "A letter CNN, or a whole-captcha model"),
-    (":material/grid_on:", "Evaluate", "Score the untouched test split"),
-    (":material/draw:", "Play", "Draw or upload, watch it read"),
+    (":material/image:", "Data", "Generated or uploaded captchas", DATA_PAGE),
+    (":material/content_cut:", "Segment", "Cut each captcha into letters", DATA_PAGE),
+    (":material/call_split:", "Split", "Train, validation, test: by captcha", DATA_PAGE),
+    (":material/balance:", "Resample", "Balance the train split's classes", DATA_PAGE),
+    (":material/neurology:", "Model", "A letter CNN, or a whole-captcha model", "views/train.py"),
+    (":material/grid_on:", "Evaluate", "Score the untouched test split", job_views.EVALUATE_PAGE),
+    (":material/draw:", "Play", "Draw or upload, watch it read", job_views.PLAYGROUND_PAGE),
 ]
 
 
@@ -26,9 +28,9 @@ CARD_HEIGHT_PIXELS = 125
 def pipeline_row() -> None:
     """The seven steps from images to a trained reader, as a row of cards that wraps on narrow screens."""
     with st.container(horizontal=True, gap="small"):
-        for number, (icon, title, text) in enumerate(PIPELINE, start=1):
+        for number, (icon, title, text, page) in enumerate(PIPELINE, start=1):
             with st.container(border=True, width=CARD_PIXELS, height=CARD_HEIGHT_PIXELS):
-                st.markdown(f"{icon} **{number}. {title}**")
+                st.page_link(page, label=f"**{number}. {title}**", icon=icon)
                 st.caption(text)
 
 

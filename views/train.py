@@ -120,7 +120,7 @@ def network_fields(model: str) -> None:
     )
     rate = cols[2].number_input(
         "Learning rate", *LEARNING_RATE_RANGE, value=settings["learning_rate"], step=LEARNING_RATE_STEP,
-        format="%.4f", key=f"train_rate_{model}",
+        format="%g", key=f"train_rate_{model}",
     )
     state.update_network_options(model, epochs=int(epochs), batch_size=int(batch), learning_rate=float(rate))
     limit = optional_number(
@@ -170,8 +170,13 @@ with settings_area:
     problem = data_problem(kind)
     if problem:
         st.warning(f"This data cannot train a model yet: {problem}", icon=":material/warning:")
-    clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
-                        disabled=not name_ok or busy or bool(problem))
+    with st.container(horizontal=True, vertical_alignment="center"):
+        clicked = st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
+                            disabled=not name_ok or busy or bool(problem))
+        # Settings stay for the session, so a lesson's second training would otherwise inherit the first's.
+        st.button("Reset settings to defaults", icon=":material/restart_alt:", key="train_reset", type="tertiary",
+                  on_click=state.reset_training_options,
+                  disabled=state.training_options() == state.default_training_options())
     if busy:
         st.caption(":material/hourglass_top: A training is running (below); the button comes back when it ends.")
 
