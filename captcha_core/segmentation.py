@@ -42,7 +42,7 @@ def normalize_letter(gray: np.ndarray, size: int = DEFAULT.letter_size) -> np.nd
     tuning = DEFAULT.segmentation
     if _contrast(gray) < tuning.min_contrast:
         return np.full((size, size), PAPER, np.uint8)
-    oriented = _dark_on_light(gray)
+    oriented = dark_on_light(gray)
     ink = _significant_ink(_otsu_ink(oriented), tuning.letter_speck_share)
     stretched = _stretch_to_white(oriented, ink)
     square = _square_around(stretched, ink, tuning.letter_margin)
@@ -74,7 +74,7 @@ def _otsu_threshold(gray: np.ndarray) -> float:
     return threshold
 
 
-def _dark_on_light(gray: np.ndarray) -> np.ndarray:
+def dark_on_light(gray: np.ndarray) -> np.ndarray:
     """Invert when the background is dark, judged by the border and by the pixel majority together.
 
     The border alone misjudges a tightly cropped H, whose stems run along two edges; the pixel count
@@ -197,7 +197,7 @@ def segment_variants(
     limit = config.limits.max_segments
     if _contrast(gray) < tuning.min_contrast:
         return [Segmentation([], _no_crops(config.letter_size), expected, 0)]
-    oriented = _dark_on_light(gray)
+    oriented = dark_on_light(gray)
     raw_ink = _binarize(oriented, tuning.blur_kernel)
     clean = _remove_specks(_remove_thin_strokes(raw_ink, tuning), tuning)
     pieces = _merge_overlapping(_components(clean, tuning.max_pieces), tuning)
