@@ -84,15 +84,19 @@ def model_path(name: str) -> Path:
 
 def model_review(name: str, dataset: Dataset | None = None):
     """A model scored on its own rebuilt test split (built-in data) or on `dataset`, with mistake images."""
+    dataset = review_dataset(name, dataset)
+    return _model_review(name, model_version(name), data_key(dataset), dataset)
+
+
+def review_dataset(name: str, dataset: Dataset | None = None) -> Dataset:
+    """The data model_review scores: `dataset`, or when None the built-in set the model was trained on, made again."""
     from captcha_core import review
 
-    metadata = predictor(name).metadata
-    if dataset is None:
-        settings = review.generator_settings(metadata)
-        dataset = generated_dataset(
-            settings["difficulty"], settings["count"], settings["length"], settings["alphabet"], settings["seed"]
-        )
-    return _model_review(name, model_version(name), data_key(dataset), dataset)
+    if dataset is not None:
+        return dataset
+    settings = review.generator_settings(predictor(name).metadata)
+    return generated_dataset(settings["difficulty"], settings["count"], settings["length"], settings["alphabet"],
+                             settings["seed"])
 
 
 def data_key(dataset: Dataset, fingerprint: str | None = None) -> str:

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from captcha_core import review
-from lab_ui import cache, graphs, jobs, state
+from lab_ui import cache, data_views, graphs, jobs, state
 from lab_ui import model_charts as charts
 from lab_ui import model_views as views
 
@@ -81,17 +81,17 @@ def headline() -> None:
 
 
 def load_review():
-    """This model's mistakes with their images (its rebuilt test split, or the session's current dataset), and
-    whether they are missing only because the data it was trained on is not loaded."""
+    """This model's mistakes with their images (its rebuilt test split, or the session's current dataset), the
+    data they come from, and whether they are missing only because the data it was trained on is not loaded."""
     try:
-        dataset = None if review.is_generated(meta) else state.current_dataset()
-        return cache.model_review(name, dataset), False
+        dataset = cache.review_dataset(name, None if review.is_generated(meta) else state.current_dataset())
+        return cache.model_review(name, dataset), dataset, False
     except review.NothingToReview as exc:
         st.info(str(exc), icon=":material/dataset:")
-        return None, True
+        return None, None, True
     except Exception as exc:  # a dataset that no longer loads should not take the whole page down
         st.warning(f"Could not re-create the test letters to show pictures of the mistakes: {exc}")
-        return None, False
+        return None, None, False
 
 
 def selected_cell(event, fallback):
@@ -119,7 +119,7 @@ def keep_click(chart_key: str, cell_key: str, pictures_below: bool) -> None:
         st.toast(f"**{true} → {pred}**: the pictures are below the matrix.", icon=":material/arrow_downward:")
 
 
-def mistakes_gallery(result, true: str, pred: str, clicked: bool, beside: bool) -> None:
+def mistakes_gallery(result, dataset, true: str, pred: str, clicked: bool, beside: bool) -> None:
     """Pictures of the test letters (or, for a sequence model, captchas) that were `true` but read as `pred`."""
     if result.reads_whole:
         cell_captchas(result, true, pred, clicked)
@@ -139,9 +139,22 @@ def mistakes_gallery(result, true: str, pred: str, clicked: bool, beside: bool) 
     views.pictures([views.zoom(result.images[m.row]) for m in shown], [mistake_caption(result, m) for m in shown], len(found),
                    first=LETTERS_BESIDE if beside else None)
     if result.sources:
+        source_captchas(result, dataset, [m.row for m in shown[:LETTERS_BESIDE]], pred)
         # Else "100% sure it's an A" beside a Playground that reads the same captcha right looks like a bug.
         st.caption("Each letter here was scored as the cutter cut it. When the Playground reads a whole captcha, it "
                    "also tries moving a forced cut a little, so a captcha named here may still be read right as a whole.")
+
+
+def source_captchas(result, dataset, rows: list[int], pred: str) -> None:
+    """The captchas the first misread letters were cut from, with their cut boxes: a letter cut badly shows in its
+    box and its neighbours', which tells the cutter's mistakes from the model's."""
+    if dataset is None or not dataset.is_captchas:
+        return
+    captchas = tuple(int(dataset.letters.groups[row]) for row in rows)
+    items = data_views.boxed_captchas(dataset.fingerprint(), captchas, dataset)
+    with st.expander(f"The {views.plural(len(rows), 'captcha')} they were cut from", icon=":material/content_cut:"):
+        st.image([picture for picture, _ in items], width=CAPTCHA_THUMB,
+                 caption=[f"{text}: letter {place} read as {pred}" for text, place in map(result.sources.get, rows)])
 
 
 def mistake_caption(result, mistake) -> str:
@@ -214,7 +227,7 @@ def captcha_gallery(result, misreads: list, first: int) -> None:
 def confusion_section() -> None:
     """The clickable confusion matrix beside the pictures of the chosen cell's mistakes."""
     st.subheader("Where it goes wrong")
-    result, data_missing = load_review()
+    result, dataset, data_missing = load_review()
     if result is None:
         saved_matrix(data_missing)
         return
@@ -240,7 +253,7 @@ def confusion_section() -> None:
                         on_select=lambda: keep_click(key, cell_key, pictures_below=True))
         gallery_area = st.container()
     with gallery_area:
-        mistakes_gallery(result, *chosen_cell(result.report, cell_key), beside)
+        mistakes_gallery(result, dataset, *chosen_cell(result.report, cell_key), beside)
     if result.reads_whole:
         wrong_length_captchas(result)
 
