@@ -110,7 +110,8 @@ def summary(dataset: Dataset, config: Config = DEFAULT) -> bool:
         st.info(
             f"{clean_share_words(clean)} of the training captchas (the ones not held out for testing) were cut cleanly, under "
             f"the {config.auto_yield_threshold:.0%} the letter CNN needs. {'The rest were' if clean else 'All were'} cut "
-            "by force (amber boxes below) or not at all, so their letters may be wrong. With **auto**, the Train page "
+            "by force (amber boxes below) or not at all, so their letters may be wrong; the segmentation yield above "
+            f"({percent(dataset.segmentation_yield, decimals=0)}) counts the forced cuts too. With **auto**, the Train page "
             "trains the sequence model, which "
             "reads whole captchas without cutting them.",
             icon=":material/info:",
