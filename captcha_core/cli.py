@@ -13,7 +13,7 @@ from .config import DEFAULT, NETWORK_FIELDS, Config, with_network_settings
 from .data import DatasetError, collect_images, generate_dataset, load_path, plural, reject_line
 from .generator import DIFFICULTIES, alphabet_problem, describe_levels, generate_captchas
 from .imageio import InputRejected
-from .choice import AUTO, resolve_model
+from .choice import AUTO
 from .models import MODEL_KINDS
 from .resample import STRATEGIES
 
@@ -172,7 +172,7 @@ def load_training_data(args, config: Config):
 
 def cmd_train(args) -> int:
     from .persistence import save_training
-    from .training import train
+    from .training import choose_model, train
 
     config = config_from_args(args)
     out = Path(args.out)
@@ -182,7 +182,7 @@ def cmd_train(args) -> int:
     for name, why in dataset.skipped:
         say(reject_line(name, why))
     describe_dataset(dataset)
-    _, choice = resolve_model(dataset, config)  # said before the epochs, not minutes later (train decides it again)
+    _, choice = choose_model(dataset, config)  # said before the epochs, not minutes later (train decides it again)
     if choice:
         say(f"model: {choice['chosen']} ({choice['reason']})")
     result = train(dataset, config, progress=ProgressPrinter(), leaky_seed_protocol=args.leaky_seed_protocol)

@@ -109,9 +109,11 @@ def solved_accuracy(classifier, dataset: Dataset, captcha_rows: np.ndarray) -> t
 
     letter_size = int(dataset.letters.images.shape[1]) if len(dataset.letters) else None
     metadata = {"letter_size": letter_size} if letter_size else {}
-    # As `solve` does with a model trained on this data: the cutter is told the count only when every captcha
-    # has the same one (scored on other data, that data's own single length stands in for the model's).
+    # As `solve` does with a model trained on this data: the cutter is told the count when every captcha has the
+    # same one, and a count outside the lengths otherwise (scored on other data, that data's lengths stand in for
+    # the model's).
     metadata["captcha_length"] = dataset.lengths[0] if len(dataset.lengths) == 1 else None
+    metadata["data"] = {"captcha_lengths": dataset.lengths}
     predictor = Predictor(LoadedModel(classifier, [str(c) for c in classifier.classes_], metadata, Path()))
     truths = [dataset.texts[i] for i in captcha_rows]
     by_row = dict(zip(captcha_rows, predictor.solve_many([dataset.images[i] for i in captcha_rows])))

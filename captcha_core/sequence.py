@@ -34,11 +34,16 @@ DECODE_CHUNK = 256
 # ---------------------------------------------------------------- inputs
 
 
-def to_strip(gray: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Scale a grayscale captcha to `height` rows keeping its aspect, stretch its contrast, pad it right with paper."""
-    # Light text on a dark ground is turned round, as the cutter does: else its padding would be a white block
-    # beside white letters on black, and the model would learn two kinds of captcha.
-    gray = dark_on_light(np.asarray(gray, np.uint8))
+def to_strip(gray: np.ndarray, height: int, width: int, turn_round: bool = True) -> np.ndarray:
+    """Scale a grayscale captcha to `height` rows keeping its aspect, stretch its contrast, pad it right with paper.
+
+    turn_round: make light text on a dark ground dark on light first, as the cutter does; else its padding would be
+    a white block beside white letters on black, and the model would learn two kinds of captcha. Models saved
+    before strips were turned round read them as they came (persistence passes their metadata's word on).
+    """
+    gray = np.asarray(gray, np.uint8)
+    if turn_round:
+        gray = dark_on_light(gray)
     lo, hi = int(gray.min()), int(gray.max())
     if hi > lo:
         # Paper tones differ between captchas; stretching makes paper white and ink dark for every one.
@@ -73,11 +78,11 @@ def strip_width(images: list[np.ndarray], texts: list[str], config: Config) -> i
     return int(math.ceil(max(widest, needed) / step) * step)
 
 
-def to_strips(images: list[np.ndarray], height: int, width: int) -> np.ndarray:
+def to_strips(images: list[np.ndarray], height: int, width: int, turn_round: bool = True) -> np.ndarray:
     """Stack captchas as (N, height, width) uint8 strips."""
     if not len(images):
         return np.zeros((0, height, width), np.uint8)
-    return np.stack([to_strip(im, height, width) for im in images])
+    return np.stack([to_strip(im, height, width, turn_round) for im in images])
 
 
 def encode_texts(texts: list[str], classes: list[str]) -> np.ndarray:
@@ -216,13 +221,16 @@ class SequenceClassifier:
         self.config = config
 
     @classmethod
-    def from_model(cls, model, classes: list[str], config: Config = DEFAULT, lengths=()) -> "SequenceClassifier":
+    def from_model(cls, model, classes: list[str], config: Config = DEFAULT, lengths=(),
+                   turns_round: bool = True) -> "SequenceClassifier":
         """Wrap a loaded inference model; its input shape fixes the strip size.
 
         lengths: the captcha lengths it was trained on; readings are kept to them (empty: any length).
+        turns_round: whether it was trained on strips turned dark on light (see to_strip).
         """
         reader = cls(config)
         reader.model_ = model
+        reader.turns_round_ = turns_round
         reader.classes_ = [str(c) for c in classes]
         reader.lengths_ = sorted({int(n) for n in lengths})
         reader.height_, reader.width_ = (int(v) for v in model.input_shape[1:3])
@@ -237,6 +245,7 @@ class SequenceClassifier:
         texts = [str(t) for t in texts]
         self.classes_ = list(classes) if classes is not None else sorted(set("".join(texts)))
         self.lengths_ = sorted({len(t) for t in texts})
+        self.turns_round_ = True
         self.height_ = self.config.sequence_height
         self.width_ = strip_width(images, texts, self.config)
         self.batch_size_ = training_batch_size(len(images), self.config)
@@ -251,11 +260,11 @@ class SequenceClassifier:
             loss=keras.losses.CTC(),
             steps_per_execution=execution_steps(self.config, len(images) * self.repeats_, self.batch_size_),
         )
-        train_strips = to_strips(images, self.height_, self.width_)
+        train_strips = to_strips(images, self.height_, self.width_, self.turns_round_)
         has_val = val_images is not None and len(val_images) > 0
         val, val_strips = None, None
         if has_val:
-            val_strips = to_strips(val_images, self.height_, self.width_)
+            val_strips = to_strips(val_images, self.height_, self.width_, self.turns_round_)
             val = self._pipeline(val_strips, encode_texts(val_texts, self.classes_), shuffle=False)
         monitor = "val_loss" if has_val else "loss"
         # The accuracy callback goes first: it writes into the epoch logs the others (and the progress hook) read.
@@ -359,7 +368,7 @@ class SequenceClassifier:
 
     def predict_texts(self, images: list[np.ndarray], lengths=None) -> list[tuple[str, list[float]]]:
         """(text, per-character confidences) for grayscale captchas of any size, all in one model call."""
-        return self.read_strips(to_strips(images, self.height_, self.width_), lengths=lengths)
+        return self.read_strips(to_strips(images, self.height_, self.width_, self.turns_round_), lengths=lengths)
 
 
 def training_batch_size(n_train: int, config: Config) -> int:

@@ -170,6 +170,13 @@ def _num(value) -> float | None:
     return None if value is None else float(value)
 
 
+def choose_model(dataset: Dataset, config: Config) -> tuple[Config, dict | None]:
+    """The configuration with `auto` resolved on this data, and why (None when the user chose): see resolve_model."""
+    if config.model == AUTO:
+        check_enough_to_split(dataset, config)  # auto splits the captchas to choose: too few must say so first
+    return resolve_model(dataset, config)
+
+
 def train(
     dataset: Dataset,
     config: Config = DEFAULT,
@@ -178,9 +185,7 @@ def train(
     leaky_seed_protocol: bool = False,
 ) -> TrainResult:
     """Split, resample the training split, fit the configured model and evaluate it on the test split."""
-    if config.model == AUTO:
-        check_enough_to_split(dataset, config)  # auto splits the captchas to choose
-    config, choice = resolve_model(dataset, config)
+    config, choice = choose_model(dataset, config)
     if config.model == "sequence":
         if leaky_seed_protocol:
             raise ValueError("the leaky seed protocol resamples letters; the sequence model reads whole captchas")

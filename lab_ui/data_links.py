@@ -2,6 +2,7 @@
 the same data. The generator's settings, a folder's path or a kept upload's digest: never the data itself."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +18,9 @@ LINK_KEYS = (*GENERATED_KEYS, "folder", "upload", "name")
 # Bounds of the generator inputs: enough for a class demo, small enough to generate in seconds.
 COUNT_RANGE = (20, 5000)
 LENGTH_RANGE = (1, 8)
+# An upload's name as a link may give it: anyone can write a link, and the name is shown to every session (the
+# sidebar's training note), so only a plain file name, never Markdown's links or pictures.
+UPLOAD_NAME = re.compile(r"[\w .()+&,'#-]{1,100}\.zip", re.IGNORECASE)
 
 
 def count_problem(count: int) -> str | None:
@@ -42,7 +46,7 @@ def spec_from_link(params: Mapping[str, str], roots: list[Path] | None) -> dict 
     no longer keeps, a folder outside `roots` (see workspace.folder_roots), settings the Data page would refuse."""
     if "upload" in params:
         digest, name = params["upload"], params.get("name", "")
-        return {"kind": "zip", "digest": digest, "name": name} if name and upload_path(digest) else None
+        return {"kind": "zip", "digest": digest, "name": name} if UPLOAD_NAME.fullmatch(name) and upload_path(digest) else None
     if "folder" in params:
         path = params["folder"]
         return {"kind": "folder", "path": path} if path.strip() and folder_allowed(path, roots) else None

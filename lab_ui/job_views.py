@@ -254,11 +254,12 @@ def hide_button(snap: jobs.JobState) -> None:
 
 
 def outcome_notes(metrics: dict, model_kind: str) -> None:
-    """What the scores alone do not say: why whole captchas beat letters, a time limit, advice after a stall."""
+    """What the scores alone do not say: why whole captchas beat letters, a time limit or an earlier epoch kept,
+    advice after a stall."""
     if (metrics.get("captcha_accuracy") or 0) > metrics.get("letter_accuracy", 1) and model_kind != "sequence":
         st.caption(CHECKED_CUTS_TEXT)
     if metrics.get("note"):
-        st.info(metrics["note"], icon=":material/timer:")
+        st.info(metrics["note"], icon=":material/info:")
     if metrics.get("hint"):
         st.warning(metrics["hint"], icon=":material/warning:")
 

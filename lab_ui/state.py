@@ -12,6 +12,7 @@ from captcha_core.imageio import InputRejected
 
 from . import cache
 from .data_links import LINK_KEYS, spec_from_link, spec_to_link
+from .uploads import use_upload
 from .workspace import folder_roots
 
 # Seeds of the Playground's random samples are drawn below this.
@@ -50,10 +51,9 @@ def open_linked_data() -> None:
     if not params:
         return
     linked = spec_from_link(params, folder_roots(st.get_option("server.address")))
-    if linked is None:
-        named = ", ".join(f"{key}={value}" for key, value in params.items())[:100]
-        st.toast(f"The data in this page's link ({named}) is no longer here or may not be opened on this server, "
-                 "so the built-in captchas are loaded instead.", icon=":material/link_off:")
+    if linked is None:  # its values are not repeated: anyone can write a link
+        st.toast("The data this page's link names is no longer here or may not be opened on this server, so the "
+                 "built-in captchas are loaded instead.", icon=":material/link_off:")
         return
     try_dataset_spec(linked)
 
@@ -118,6 +118,7 @@ def last_spec(kind: str) -> dict | None:
 def load_spec(spec: dict) -> Dataset:
     """The dataset a spec names, from the cache."""
     if spec["kind"] == "zip":
+        use_upload(spec["digest"])  # a cache hit reads no file: without this, pruning would take an upload in use
         return cache.zip_dataset(spec["digest"], spec["name"])
     if spec["kind"] == "folder":
         return cache.folder_dataset(spec["path"])
@@ -126,12 +127,18 @@ def load_spec(spec: dict) -> Dataset:
 
 def describe_spec(spec: dict) -> str:
     """A one-line description of a dataset spec for status lines."""
+    # Names as code: shown to other sessions too (the sidebar's training note), they must not be read as Markdown.
     if spec["kind"] == "zip":
-        return f"uploaded zip {spec['name']}"
+        return f"uploaded zip {as_code(spec['name'])}"
     if spec["kind"] == "folder":
-        return f"server folder {spec['path']}"
+        return f"server folder {as_code(spec['path'])}"
     return (f"built-in generator: {spec['count']:,} {spec['difficulty']} captchas, length {spec['length']}, "
             f"alphabet {spec['alphabet']}, seed {spec['seed']}")
+
+
+def as_code(text: str) -> str:
+    """`text` as inline code, which Markdown shows as it is (a backtick in it would end the code, so it goes)."""
+    return f"`{text.replace('`', '')}`"
 
 
 def selected_model() -> str | None:

@@ -5,6 +5,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 from captcha_core.config import DEFAULT
@@ -14,6 +15,8 @@ from .workspace import workspace
 # Hex characters of an upload's SHA-256 that name it: in a link, they are also what lets a tab open it.
 DIGEST_CHARS = 16
 _DIGEST = re.compile(rf"[0-9a-f]{{{DIGEST_CHARS}}}")
+# Sessions run in threads of one server: one keeps an upload while another prunes or reads.
+_LOCK = threading.Lock()
 
 
 def uploads_dir() -> Path:
@@ -31,14 +34,22 @@ def keep_upload(data: bytes) -> str:
     """Keep an uploaded zip (written atomically, oldest uploads pruned) and return its digest."""
     digest = upload_digest(data)
     path = uploads_dir() / f"{digest}.zip"
-    if path.exists():
-        path.touch()
-    else:
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
-            part.write(data)
-        os.replace(part.name, path)
-    prune_uploads(DEFAULT.limits.kept_uploads)
+    with _LOCK:
+        if not mark_used(path):
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
+                part.write(data)
+            os.replace(part.name, path)
+        prune_uploads(DEFAULT.limits.kept_uploads)
     return digest
+
+
+def mark_used(path: Path) -> bool:
+    """Make a kept upload the most recently used; False when it is not kept (utime, unlike touch, creates nothing)."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def upload_path(digest: str) -> Path | None:
@@ -49,17 +60,30 @@ def upload_path(digest: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def use_upload(digest: str) -> None:
+    """Mark a kept upload as in use, on every run that shows it, so that pruning takes uploads nobody looks at."""
+    path = upload_path(digest)
+    if path is not None:
+        with _LOCK:
+            mark_used(path)
+
+
 def read_upload(digest: str) -> bytes:
     """The bytes of a kept upload, marked as in use; FileNotFoundError when it is no longer kept."""
     path = upload_path(digest)
-    if path is None:
-        raise FileNotFoundError("the upload is no longer kept on the server; upload it again")
-    path.touch()
-    return path.read_bytes()
+    with _LOCK:
+        if path is None or not mark_used(path):
+            raise FileNotFoundError("the upload is no longer kept on the server; upload it again")
+        return path.read_bytes()
 
 
 def prune_uploads(keep: int) -> None:
-    """Delete all but the `keep` most recently used uploads."""
-    kept = sorted(uploads_dir().glob("*.zip"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in kept[keep:]:
+    """Delete all but the `keep` most recently used uploads (call with _LOCK held)."""
+    kept = []
+    for path in uploads_dir().glob("*.zip"):
+        try:
+            kept.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # gone already
+            continue
+    for _, old in sorted(kept, reverse=True)[keep:]:
         old.unlink(missing_ok=True)

@@ -225,3 +225,12 @@ def test_a_sequence_models_report_speaks_of_characters_not_letters():
     report = human_report({"letter_accuracy": 0.9, "n_test_letters": 40, "character_accuracy_basis": "position-wise"})
     assert report.startswith("character accuracy: 90.00% of 40 test characters (position-wise)")
     assert human_report({"letter_accuracy": 0.9, "n_test_letters": 40}).startswith("letter accuracy: 90.00% on 40")
+
+
+def test_train_on_too_few_captchas_says_so_before_choosing_a_model(tmp_path):
+    few = tmp_path / "few"
+    assert run("generate", "--out", few, "--count", 3, "--seed", 2).returncode == 0
+    result = run("train", "--data", few, "--out", tmp_path / "m")
+    assert result.returncode != 0
+    assert "only 3 captchas: too few to hold out validation and test captchas" in result.stderr
+    assert "model: " not in result.stderr and "Traceback" not in result.stderr

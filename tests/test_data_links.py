@@ -8,6 +8,7 @@ from lab_ui.data_links import spec_from_link, spec_to_link
 from lab_ui.state import default_dataset_spec
 
 
+KEPT = "00000000000000aa"  # kept by the test below: a name, not the digest, is what these get wrong
 GOOD = {"difficulty": "easy", "count": "600", "length": "4", "seed": "0", "alphabet": "abc"}
 
 
@@ -26,11 +27,14 @@ def test_every_kind_of_data_goes_into_a_link_and_comes_back(home, tmp_path):
 @pytest.mark.parametrize("params", [
     {"upload": "0123456789abcdef", "name": "gone.zip"}, {"upload": "../../etc/passwd", "name": "x.zip"},
     {"upload": "", "name": "x.zip"}, {"folder": ""}, {"folder": "  "}, {"count": "600"},
+    {"upload": KEPT, "name": "[click](https://example.com).zip"}, {"upload": KEPT, "name": "![x](http://e.x/a.png)"},
+    {"upload": KEPT, "name": "notes.txt"}, {"upload": KEPT, "name": "a" * 200 + ".zip"},
     *({**GOOD, **bad} for bad in ({"count": "5"},  # fewer captchas than the page allows
                                  {"length": "99"}, {"seed": "-1"}, {"difficulty": "nightmare"}, {"count": "many"},
                                  {"alphabet": ""}, {"alphabet": "a/b"})),
 ])
 def test_links_to_nothing_this_server_has_name_no_data(home, params):
+    (uploads.uploads_dir() / f"{KEPT}.zip").write_bytes(b"kept")
     assert spec_from_link(params, roots=None) is None
 
 

@@ -114,7 +114,7 @@ def test_uploaded_zip_is_loaded_with_its_skipped_files(data_page):
     assert metric(at, "Captchas") == "24"
     assert metric(at, "Files left out") == "1"
     assert not any("rarer on purpose" in c.value for c in at.caption)  # the user's own data: nothing was meant
-    assert any("uploaded zip class.zip" in m.value for m in at.markdown)
+    assert any("uploaded zip `class.zip`" in m.value for m in at.markdown)
     assert any("left out" in e.label for e in at.expander)
     # Back to the generator, then the upload again without uploading it again.
     at.button_group(key="data_source").set_value("generated").run()
@@ -235,7 +235,7 @@ def test_leaving_the_page_during_a_folder_load_keeps_the_folder_as_the_data(data
     monkeypatch.setattr(cache, "folder_dataset", loaded_folder)
     train = at.switch_page("views/train.py").run()  # the next page works on the folder (following its load)
     assert not train.exception
-    assert any(f"server folder {folder}" in m.value for m in train.markdown)
+    assert any(f"server folder `{folder}`" in m.value for m in train.markdown)
 
 
 def test_a_folder_that_fails_after_the_user_left_the_page_gives_the_earlier_data_back(data_page, tmp_path, monkeypatch):
@@ -263,7 +263,7 @@ def test_a_folder_that_fails_after_the_user_left_the_page_gives_the_earlier_data
     assert not train.exception
     assert train.session_state["dataset_spec"] == before
     [toast] = [t.value for t in train.toast]
-    assert toast.startswith(f"Could not use the server folder {folder}: ") and "Back to the built-in generator" in toast
+    assert toast.startswith(f"Could not use the server folder `{folder}`: ") and "Back to the built-in generator" in toast
     again = train.switch_page("views/data.py").run()
     assert not again.error
     assert any(m.value.startswith(":material/dataset: **Loaded:** built-in generator") for m in again.markdown)
@@ -369,7 +369,7 @@ def test_a_reloaded_tab_gets_its_uploaded_data_back_from_the_link(data_page):
     again.run()
     again.switch_page("views/data.py").run()
     assert not again.exception and metric(again, "Captchas") == "24"
-    assert any("uploaded zip class.zip" in m.value for m in again.markdown)
+    assert any("uploaded zip `class.zip`" in m.value for m in again.markdown)
     # Back to the defaults, the link names nothing.
     again.button_group(key="data_source").set_value("generated").run()
     again.number_input(key="gen_count").set_value(DEFAULT.generate_count)
@@ -384,3 +384,24 @@ def test_a_link_to_data_this_server_no_longer_has_opens_the_defaults_and_says_so
     assert not at.exception
     assert any("no longer here" in t.value for t in at.toast)
     assert at.session_state["dataset_spec"]["kind"] == "generated" and not at.query_params
+
+
+def test_the_same_zip_uploaded_again_after_the_server_pruned_it_is_kept_and_loaded_again(data_page):
+    from lab_ui import uploads
+    from ui_support import clear_caches
+
+    at = data_page
+    at.button_group(key="data_source").set_value("zip").run()
+    data = captcha_zip(24)
+    at.file_uploader(key="data_zip").upload("class.zip", data, "application/zip").run()
+    kept = uploads.upload_path(uploads.upload_digest(data))
+    kept.unlink()  # pruned while the class worked on
+    clear_caches()
+    at.run()  # the uploader still holds it: kept again at once
+    assert not at.error and metric(at, "Captchas") == "24" and kept.is_file()
+    kept.unlink()
+    clear_caches()
+    at.file_uploader(key="data_zip").clear().run()  # as after a reload, which empties the uploader
+    assert "upload it again" in " ".join(e.value for e in at.error)
+    at.file_uploader(key="data_zip").upload("class.zip", data, "application/zip").run()
+    assert not at.exception and not at.error and metric(at, "Captchas") == "24" and kept.is_file()

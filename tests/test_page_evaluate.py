@@ -42,12 +42,12 @@ def test_with_a_model_it_shows_metrics_mistakes_and_per_class_scores(with_model)
     assert at.get("vega_lite_chart"), "the confusion matrix and curves are drawn"
     assert "its own test split" in all_text(at)
     assert not [m for m in at.metric if m.label.endswith(" here")]  # the figures at the top are these
-    if "No mistakes at all" not in all_text(at):  # misread letters, and why their captchas may read right
-        assert "may still be read right as a whole" in all_text(at)
-        # The captchas they were cut from, with their cut boxes, so a bad cut can be told from a misreading.
-        [source] = [e for e in at.expander if "they were cut from" in e.label]
-        captions = [c.caption for image in source.get("image") for c in image.proto.imgs]
-        assert captions and all(": letter " in c and " read as " in c for c in captions)
+    # One epoch on 60 captchas misreads some letters: they are shown, and why their captchas may still read right.
+    assert "No mistakes at all" not in all_text(at) and "may still be read right as a whole" in all_text(at)
+    # The captchas they were cut from, with their cut boxes, so a bad cut can be told from a misreading.
+    [source] = [e for e in at.expander if "they were cut from" in e.label]
+    captions = [c.caption for image in source.get("image") for c in image.proto.imgs]
+    assert captions and all(": letter " in c and " read as " in c for c in captions)
 
 
 def test_the_cell_clicked_before_a_page_switch_is_shown_again(with_model):

@@ -58,8 +58,8 @@ def test_quick_start_says_it_replaces_data_the_user_loaded(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["dataset_spec"] = {"kind": "folder", "path": "/data/class-captchas"}
     at.run()
-    assert "Replaces the loaded data (server folder /data/class-captchas)" in at.button(key="quick_start").proto.help
-    assert any("Replaces the loaded data (server folder /data/class-captchas)" in c.value for c in at.caption)
+    assert "Replaces the loaded data (server folder `/data/class-captchas`)" in at.button(key="quick_start").proto.help
+    assert any("Replaces the loaded data (server folder `/data/class-captchas`)" in c.value for c in at.caption)
     assert not any("Replaces the loaded data" in c.value for c in home.caption)
 
 

@@ -122,3 +122,17 @@ def test_a_model_that_learnt_several_lengths_cuts_a_count_it_never_learnt_again_
     # A count it learnt is kept as the ink fell apart.
     predictor.captcha_lengths = (len(text) + 1, len(text) + 2)
     assert len(predictor.solve(blotted).text) == len(text) + 1
+
+
+def test_whole_captcha_scores_cut_mixed_lengths_as_solve_does(tiny_model_dir, monkeypatch):
+    from captcha_core.data import from_captchas
+    from captcha_core.evaluation import solved_accuracy
+
+    loaded = Predictor.from_folder(tiny_model_dir).loaded
+    mixed = from_captchas(generate_captchas(4, length=3, seed=8) + generate_captchas(4, length=4, seed=9))
+    seen = []
+    original = Predictor.cut_to_a_learnt_length
+    monkeypatch.setattr(Predictor, "cut_to_a_learnt_length",
+                        lambda self, image: seen.append(self.captcha_lengths) or original(self, image))
+    solved_accuracy(loaded.classifier, mixed, np.arange(8))
+    assert seen == [(3, 4)] * 8  # the data's lengths, as a model trained on it would have recorded them

@@ -188,6 +188,8 @@ def test_sequence_model_round_trips_in_safe_mode(small_reader, tmp_path):
     loaded = load_model(out)  # load_model uses safe_mode=True
     assert loaded.classifier.kind == "sequence" and loaded.classifier.width_ == reader.width_
     assert reader.lengths_ == loaded.classifier.lengths_ == [3]
+    # Saved before strips were turned round: it is given them as it learnt them, unturned.
+    assert reader.turns_round_ is True and loaded.classifier.turns_round_ is False
     assert loaded.classifier.predict_texts(images) == reader.predict_texts(images)
     readings = Predictor(loaded).solve_many(images)
     assert [r.text for r in readings] == [t for t, _ in reader.predict_texts(images)]
@@ -323,6 +325,12 @@ def test_a_start_too_late_for_the_whole_decay_gets_a_shorter_one_that_ends_at_th
     rates, stopped_after = run_decay(decay, model, [0.0] * 6 + [0.6] * 20)  # starts after epoch 7: 5 epochs left
     assert decay.epochs == MIN_DECAY_EPOCHS == 5 and decay.shortened and decay.finished
     assert stopped_after == 12 and rates[-1] == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * 4 / 5)))
+    # Started with fewer epochs left than the shortest fall: the limit ends it part-way, unfinished.
+    model = tiny_keras_model()
+    late = make_decay_callback(1e-3, 30, 0.5, "val_accuracy", limit=12)
+    late.set_model(model)
+    rates, stopped_after = run_decay(late, model, [0.0] * 9 + [0.6] * 3)  # starts after epoch 10 of 12
+    assert late.epochs == MIN_DECAY_EPOCHS and stopped_after is None and not late.finished and 0 < rates[-1] < 1e-3
     # Started in time, the whole decay: not shortened.
     model = tiny_keras_model()
     on_time = make_decay_callback(1e-3, 4, 0.5, "val_accuracy", limit=60)
@@ -406,6 +414,8 @@ def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(s
     loaded = load_model(out)
     # It keeps to the lengths of its training captchas, saved as such.
     assert loaded.metadata["reading_lengths"] == loaded.classifier.lengths_ == result.classifier.lengths_ == [3]
+    # It reads strips turned round as it learnt them, and says so for the next load.
+    assert loaded.metadata["turns_strips_round"] is True and loaded.classifier.turns_round_ is True
     reviewed = review.review_on(loaded.classifier, dataset, loaded.metadata)
     assert reviewed.exact and reviewed.report.n_captchas == len(result.split.test)
     assert reviewed.report.captcha_accuracy == result.report.captcha_accuracy
@@ -501,4 +511,5 @@ def test_light_text_on_a_dark_ground_makes_the_same_strip_as_its_negative():
     _, image = generate_captchas(1, seed=5)[0]
     strip, negative = to_strip(image, 32, 200), to_strip(255 - image, 32, 200)
     assert np.abs(strip.astype(int) - negative.astype(int)).max() <= 1  # rounding of the stretch at most
-    assert (strip[:, -10:] == 255).all()  # padded with paper, not a white block beside white letters
+    # A model saved before strips were turned round gets the negative as it came: a dark ground.
+    assert np.median(to_strip(255 - image, 32, 200, turn_round=False)[:, :80]) < 128 < np.median(negative[:, :80])

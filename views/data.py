@@ -9,7 +9,7 @@ from captcha_core.imageio import InputRejected
 from captcha_core.resample import STRATEGIES
 from lab_ui import cache, data_views, state
 from lab_ui.data_links import LENGTH_RANGE, count_problem
-from lab_ui.uploads import keep_upload, upload_digest
+from lab_ui.uploads import keep_upload, upload_digest, upload_path
 from lab_ui.workspace import FOLDERS_VARIABLE, folder_allowed, folder_roots
 
 SOURCES = {"generated": "Built-in generator", "zip": "Upload a .zip", "folder": "Folder on the server"}
@@ -74,9 +74,18 @@ def zip_controls(spec: dict) -> None:
             state.set_dataset_spec(earlier)
         return
     data = upload.getvalue()
-    if spec.get("kind") != "zip" or spec.get("name") != upload.name or spec.get("digest") != upload_digest(data):
-        # Kept on disk, and named by its digest in the page's link, so a reload of the tab finds it again.
-        use_if_it_loads({"kind": "zip", "digest": keep_upload(data), "name": upload.name}, "zip")
+    digest = upload_digest(data)
+    same = spec.get("kind") == "zip" and spec.get("name") == upload.name and spec.get("digest") == digest
+    if same and upload_path(digest):
+        return
+    try:
+        # Kept on disk, and named by its digest in the page's link, so a reload of the tab finds it again. The same
+        # file uploaded again after the server pruned it is kept again.
+        keep_upload(data)
+    except OSError as exc:  # a full disk, say
+        st.error(f"Could not keep that zip on the server. {exc}", icon=":material/error:")
+        return
+    use_if_it_loads({"kind": "zip", "digest": digest, "name": upload.name}, "zip")
 
 
 def folder_controls(spec: dict) -> None:

@@ -12,7 +12,7 @@ PIPELINE = [
     (":material/content_cut:", "Segment", "Cut each captcha into letters", DATA_PAGE),
     (":material/call_split:", "Split", "Train, validation, test: by captcha", DATA_PAGE),
     (":material/balance:", "Resample", "Balance the train split's classes", DATA_PAGE),
-    (":material/neurology:", "Model", "A letter CNN, or a whole-captcha model", "views/train.py"),
+    (":material/neurology:", "Model", "A letter CNN, or a whole-captcha model", job_views.TRAIN_PAGE),
     (":material/grid_on:", "Evaluate", "Score the untouched test split", job_views.EVALUATE_PAGE),
     (":material/draw:", "Play", "Draw or upload, watch it read", job_views.PLAYGROUND_PAGE),
 ]
