@@ -208,7 +208,7 @@ def describe_dataset(dataset) -> None:
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate
     from .models import reads_whole
-    from .persistence import load_model
+    from .persistence import load_model, reading_lengths
     from .review import scoring_scope
 
     loaded = load_model(args.model)
@@ -221,7 +221,8 @@ def cmd_evaluate(args) -> int:
     unknown = sorted(set(dataset.letters.labels.tolist()) - set(loaded.labels))
     if unknown:
         say(f"note: the data has classes the model never saw: {' '.join(unknown)}")
-    trained = (loaded.metadata.get("data") or {}).get("captcha_lengths") or []
+    # Only a sequence model keeps to the lengths it learnt; the letter models are scored cut to the data's own.
+    trained = reading_lengths(loaded.metadata) if reads_whole(loaded.classifier) else ()
     other = sorted(set(dataset.lengths) - set(trained)) if dataset.is_captchas and trained else []
     if other:
         say(f"note: the model learnt captchas of {' or '.join(map(str, trained))} characters and these have "

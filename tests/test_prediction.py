@@ -88,7 +88,7 @@ def test_a_cut_letter_read_again_as_it_is_gets_the_captchas_answer(tiny_model_di
 
 
 def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
-    from captcha_core.prediction import truths_in_names, unmarked_because
+    from captcha_core.prediction import truths_in_names, unmarked_because, unmarked_reasons
 
     labels = list("abcd23")
     assert truths_in_names(["uploads/ab2d_3.png", "caps.zip:sub/ab2d-91.png"], labels, (4,)) == ["ab2d", "ab2d"]
@@ -98,6 +98,8 @@ def test_a_file_name_gives_a_truth_only_when_the_model_could_read_that_text():
     # Names that count the images give no truths, as the loader refuses them: 00000.png is not the text "00000".
     counted = [f"{i:05d}.png" for i in range(12)]
     assert truths_in_names(counted, list("0123456789"), (5,)) == [None] * 12
+    assert all("counts the images" in why for why in unmarked_reasons(counted, list("0123456789"), (5,)))
+    assert unmarked_reasons(["J2dN.png", "ab2d.png"], labels, (4,)) == [unmarked_because("J2dN", labels, (4,)), ""]
     # Where a name gives a text the model could not read, the Playground says why it is not marked.
     assert "never learnt J, N" in unmarked_because("J2dN", labels, (4,))
     assert "5 characters, but this model learnt captchas of 4 or 6" in unmarked_because("ab2dd", labels, (4, 6))

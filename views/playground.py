@@ -9,7 +9,7 @@ from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
 from captcha_core.prediction import (captcha_shape_note, cut_problem, letter_problem, right_by_names,
-                                     texts_in_names, truths_in_names, unmarked_because)
+                                     truths_in_names, unmarked_reasons)
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, has_usable_record, is_generated
 from lab_ui import cache
@@ -149,8 +149,8 @@ def captcha_tab() -> None:
     truths = truths_in_names(names, predictor.labels, predictor.captcha_lengths)
     # A name whose text this model could never read (another set's characters or length) says so, rather than
     # the marks and the count leaving without a word when the Model box picks another model.
-    unmarked = [unmarked_because(text, predictor.labels, predictor.captcha_lengths) if truth is None else ""
-                for text, truth in zip(texts_in_names(names), truths)]
+    unmarked = [why if truth is None else ""
+                for why, truth in zip(unmarked_reasons(names, predictor.labels, predictor.captcha_lengths), truths)]
     right, named = right_by_names([reading.text for reading in readings], truths)
     if named > 1:
         not_marked = sum(map(bool, unmarked))
