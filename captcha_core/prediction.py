@@ -53,29 +53,28 @@ def truths_in_names(names: list[str], labels, lengths=()) -> list[str | None]:
     one it learnt (any, when `lengths` is empty); else None. A zip's member (`caps.zip:abcd.png`) is named by its
     own path."""
     known = {str(label) for label in labels}
-    if names_count_images(names):
+    texts = texts_in_names(names)
+    if texts is None:
         return [None] * len(names)  # 00000.jpg, 00001.jpg, ...: the names count the images, as the loader says
-    return [text if readable_text(text, known, lengths) else None for text in texts_in_names(names)]
-
-
-def names_count_images(names: list[str]) -> bool:
-    """Whether the file names count the images (00000.jpg, img_0001.png) rather than give their texts."""
-    return bool(counter_problem(texts_in_names(names), [path_in_zip(name) for name in names], ""))
+    return [text if readable_text(text, known, lengths) else None for text in texts]
 
 
 def unmarked_reasons(names: list[str], labels, lengths=()) -> list[str]:
     """Per file name, why a reading is not marked against it (see unmarked_because), or "" when it gives no text
     to speak of or is marked."""
-    if names_count_images(names):
+    texts = texts_in_names(names)
+    if texts is None:
         return ["its name counts the images rather than giving its text, so the reading is not marked"] * len(names)
-    return [unmarked_because(text, labels, lengths) for text in texts_in_names(names)]
+    return [unmarked_because(text, labels, lengths) for text in texts]
 
 
-def texts_in_names(names: list[str]) -> list[str]:
-    """The text each file name gives, read as the loader reads a folder's names."""
+def texts_in_names(names: list[str]) -> list[str] | None:
+    """The text each file name gives, read as the loader reads a folder's names; None when the names count the
+    images (00000.jpg, img_0001.png) rather than give their texts, which the loader refuses."""
     inside = [path_in_zip(name) for name in names]
     texts = labels_from_names(inside)
-    return [texts[name] for name in inside]
+    given = [texts[name] for name in inside]
+    return None if counter_problem(given, inside, "") else given
 
 
 def unmarked_because(text: str, labels, lengths=()) -> str:

@@ -95,14 +95,12 @@ class ModelReview:
         return hasattr(self.report, "misreads")
 
 
-def is_training_data(metadata: dict, dataset: Dataset, fingerprint: str | None = None) -> bool:
-    """True when `dataset` is exactly the data the model was trained on (as cut by today's segmentation).
-
-    fingerprint: the dataset's, when the caller has it already (it hashes every letter)."""
+def is_training_data(metadata: dict, dataset: Dataset) -> bool:
+    """True when `dataset` is exactly the data the model was trained on (as cut by today's segmentation)."""
     data = metadata.get("data") or {}
     # The letters' fingerprint misses captchas that could not be cut; their count does not.
     same_count = data.get("n_captchas") in (None, len(dataset.texts))
-    return bool(data.get("fingerprint")) and same_count and data["fingerprint"] == (fingerprint or dataset.fingerprint())
+    return bool(data.get("fingerprint")) and same_count and data["fingerprint"] == dataset.fingerprint()
 
 
 def split_made_again(classifier, dataset: Dataset, metadata: dict):

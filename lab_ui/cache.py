@@ -99,9 +99,9 @@ def review_dataset(name: str, dataset: Dataset | None = None) -> Dataset:
                              settings["seed"])
 
 
-def data_key(dataset: Dataset, fingerprint: str | None = None) -> str:
+def data_key(dataset: Dataset) -> str:
     """A cache key for scoring on `dataset`: its letters and its captchas' pixels, those that could not be cut too."""
-    return f"{fingerprint or dataset.fingerprint()}-{dataset.content_key()}"
+    return f"{dataset.fingerprint()}-{dataset.content_key()}"
 
 
 @st.cache_data(show_spinner="Re-creating the test split and scoring it...", max_entries=4)
@@ -127,11 +127,10 @@ def held_out_captchas(name: str, dataset: Dataset):
     if not dataset.texts:
         return None
     model = predictor(name)
-    fingerprint = dataset.fingerprint()
     if not (review.has_usable_record(model.metadata, model.loaded.trained_on)
-            or review.is_training_data(model.metadata, dataset, fingerprint)):
+            or review.is_training_data(model.metadata, dataset)):
         return None
-    return _held_out_captchas(name, model_version(name), data_key(dataset, fingerprint), dataset)
+    return _held_out_captchas(name, model_version(name), data_key(dataset), dataset)
 
 
 @st.cache_data(show_spinner="Finding the captchas this model never trained on...", max_entries=4)
