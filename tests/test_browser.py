@@ -54,6 +54,34 @@ def go_to(page, title: str, heading: str) -> None:
     wait_ready(page)
 
 
+# What the Train page says while auto is picked, gone once a model is picked by name.
+AUTO_TEXT = "first cuts the training captchas into letters"
+# The Train page's settings drawn once, with its reset button; `text` is the page's text, `reset` that button.
+SETTLED_JS = """() => {{
+    const epochs = document.querySelectorAll('input[aria-label="Epochs"]');
+    const resets = [...document.querySelectorAll('button')].filter(b => b.innerText.includes('Reset settings'));
+    if (epochs.length !== 1 || resets.length !== 1) return false;
+    const text = document.querySelector('[data-testid="stMain"]').innerText, reset = resets[0];
+    return {condition};
+}}"""
+
+
+def settled_when(page, condition: str) -> None:
+    """Wait until the Train page shows its settings once and `condition` (JavaScript) holds, then for no run."""
+    page.wait_for_function(SETTLED_JS.format(condition=condition), timeout=PAGE_MS)
+    wait_ready(page)
+
+
+def data_survives_a_reload(page) -> None:
+    """A reload starts a new session; the page's link names the data, so the Data page shows the same data again.
+    Last, since a reloaded session's first runs can draw the page twice over while they settle."""
+    assert f"count={CAPTCHAS}&" in page.url
+    page.reload()
+    wait_ready(page)
+    go_to(page, "Data", "Data")
+    page.locator('[data-testid="stMetricValue"]', has_text=re.compile(rf"^{CAPTCHAS}$")).first.wait_for(timeout=PAGE_MS)
+
+
 def use_small_data(page) -> None:
     """Ask the Data page for fewer captchas, so the model trains in seconds."""
     go_to(page, "Data", "Data")
@@ -63,11 +91,6 @@ def use_small_data(page) -> None:
     # The status widget may not show yet when Enter's rerun has not begun, and a page switch then overtakes the
     # form's submission (one CI run in a few timed out on the Train page). The headline count is the proof it landed.
     headline = page.locator('[data-testid="stMetricValue"]', has_text=re.compile(rf"^{CAPTCHAS}$"))
-    headline.first.wait_for(timeout=PAGE_MS)
-    # A reload starts a new session; the page's link names the data, so it is the same data again.
-    assert f"count={CAPTCHAS}&" in page.url
-    page.reload()
-    wait_ready(page)
     headline.first.wait_for(timeout=PAGE_MS)
     wait_ready(page)
 
@@ -79,11 +102,16 @@ def train_tiny_model(page) -> None:
     page.get_by_text(f"{CAPTCHAS} easy captchas").first.wait_for(timeout=PAGE_MS)
     # No wait for the server's background TensorFlow import: a student may press Train while it runs.
     # The letter CNN by name, whatever auto would pick on this data.
+    # Each step waits for its own result, with the settings drawn once: while a run is on, the page can hold them
+    # both as drawn before it and as it draws them (two boxes labelled "Epochs", 3 runs in 28 here), and the status
+    # widget, which wait_ready watches, does not always show before such a run's first elements do.
+    settled_when(page, f"text.includes({AUTO_TEXT!r})")  # auto has looked at the data
     page.get_by_role("radiogroup", name="Model").get_by_role("radio", name="cnn", exact=True).click()
-    wait_ready(page)
+    settled_when(page, f"!text.includes({AUTO_TEXT!r})")
     epochs = page.get_by_label("Epochs")
     epochs.fill("1")
     epochs.press("Enter")
+    settled_when(page, "!reset.disabled")  # changed from their default, the epochs enable the reset button
     name = page.get_by_label("Model name")
     name.fill(MODEL_NAME)
     name.press("Enter")
@@ -145,6 +173,7 @@ def test_train_then_read_a_captcha(server):
                 train_tiny_model(page)
                 read_captcha_in_playground(page, home)
                 tab_comes_back_after_another_page(page)
+                data_survives_a_reload(page)
             except Exception:
                 page.screenshot(path=str(home.parent / "failure.png"), full_page=True)
                 print(log_tail(log))
