@@ -160,3 +160,15 @@ def machine() -> dict:
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
+
+
+def bar_verdict(target: float | None, minutes: float | None, accuracy: float, training_seconds: float) -> str:
+    """'met', or what is missing, against a bar of whole-captcha accuracy within some minutes; '' without a bar."""
+    if target is None:
+        return ""
+    short = []
+    if accuracy < target:
+        short.append(f"{(target - accuracy) * 100:.1f} points short")
+    if minutes is not None and training_seconds > minutes * 60:
+        short.append(f"{training_seconds / 60 - minutes:.1f} min too long")
+    return "**not met**: " + " and ".join(short) if short else "met"

@@ -117,14 +117,32 @@ def score(rows: list[dict]) -> dict:
     }
 
 
+def train_then_solve(train_dir: Path, model: Path, to_solve: list[Path]) -> tuple[dict, dict, dict]:
+    """`train --data` with its defaults, then `solve` on other images, each in its own process.
+
+    Returns the run's record (the model auto chose, its split, epochs and training time, both commands' wall
+    times), what `train` printed, and the score of `solve`'s readings."""
+    trained, train_seconds = run_cli("train", "--data", str(train_dir), "--out", str(model), "--json")
+    solved, solve_seconds = run_cli("solve", "--model", str(model), "--json", *map(str, to_solve))
+    summary = json.loads(trained)
+    metadata = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+    record = {
+        "split_sizes": summary.get("split_sizes"),
+        "model_kind": summary.get("model_kind"),
+        "model_choice": summary.get("model_choice"),
+        "epochs_run": len(metadata.get("history", {}).get("loss", [])),
+        "training_seconds": summary["seconds"]["training"],
+        "train_command_seconds": train_seconds,
+        "solve_command_seconds": solve_seconds,
+    }
+    return record, summary, score(json.loads(solved))
+
+
 def measure_variant(variant: Variant, count: int, workdir: Path) -> dict:
     """Write a variant's set, train on 75% with the command line's defaults, solve the other 25% and score it."""
     captchas = render_variant(variant, count)
     train_dir, held = write_folders(captchas, workdir / variant.name)
-    model = workdir / variant.name / "model"
-    trained, train_seconds = run_cli("train", "--data", str(train_dir), "--out", str(model), "--json")
-    summary = json.loads(trained)
-    solved, solve_seconds = run_cli("solve", "--model", str(model), "--json", *map(str, held))
+    record, _, scores = train_then_solve(train_dir, workdir / variant.name / "model", held)
     sizes = sorted({im.shape[:2] for _, im in captchas})
     return {
         "variant": asdict(variant),
@@ -132,11 +150,8 @@ def measure_variant(variant: Variant, count: int, workdir: Path) -> dict:
         "trained_on": len(captchas) - len(held),
         "image_heights": [min(h for h, _ in sizes), max(h for h, _ in sizes)],
         "image_widths": [min(w for _, w in sizes), max(w for _, w in sizes)],
-        "model_kind": summary.get("model_kind"),
-        "model_choice": summary.get("model_choice"),
-        "train_command_seconds": train_seconds,
-        "solve_command_seconds": solve_seconds,
-        "held_out": score(json.loads(solved)),
+        **record,
+        "held_out": scores,
     }
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.generality import run_cli, score  # noqa: E402
+from benchmarks.common import bar_verdict  # noqa: E402
+from benchmarks.generality import train_then_solve  # noqa: E402
 from benchmarks.protocols import write_between_markers  # noqa: E402
 
 README = ROOT / "README.md"
@@ -80,45 +81,21 @@ def write_captchas(style: Style, count: int, folder: Path, seed: int) -> list[Pa
     return paths
 
 
-def verdict(style: Style, fresh_accuracy: float, training_seconds: float) -> str:
-    """'met', or what is missing, against a style's bar; '' when it has none."""
-    if style.target is None:
-        return ""
-    short = []
-    if fresh_accuracy < style.target:
-        short.append(f"{(style.target - fresh_accuracy) * 100:.1f} points short")
-    if style.minutes is not None and training_seconds > style.minutes * 60:
-        short.append(f"{training_seconds / 60 - style.minutes:.1f} min too long")
-    return "**not met**: " + " and ".join(short) if short else "met"
-
-
 def measure_style(style: Style, count: int, fresh: int, seed: int, workdir: Path) -> dict:
     """Train with the command line's defaults on `count` captchas, solve `fresh` others, and score both steps."""
     root = workdir / style.name
     write_captchas(style, count, root / "train", seed)
     fresh_paths = write_captchas(style, fresh, root / "fresh", seed + FRESH_SEED_OFFSET)
-    model = root / "model"
-    trained, train_command_seconds = run_cli("train", "--data", str(root / "train"), "--out", str(model), "--json")
-    summary = json.loads(trained)
-    solved, solve_command_seconds = run_cli("solve", "--model", str(model), "--json", *map(str, fresh_paths))
-    metadata = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
-    fresh_scores = score(json.loads(solved))
-    training_seconds = summary["seconds"]["training"]
+    record, summary, fresh_scores = train_then_solve(root / "train", root / "model", fresh_paths)
     return {
         "style": asdict(style),
         "seed": seed,
         "captchas": count,
-        "split_sizes": summary.get("split_sizes"),
-        "model_kind": summary.get("model_kind"),
-        "model_choice": summary.get("model_choice"),
-        "epochs_run": len(metadata.get("history", {}).get("loss", [])),
-        "training_seconds": training_seconds,
-        "train_command_seconds": train_command_seconds,
-        "solve_command_seconds": solve_command_seconds,
+        **record,
         "test": {"captcha_accuracy": summary.get("captcha_accuracy"), "character_accuracy": summary.get("letter_accuracy"),
                  "n": summary.get("n_test_captchas")},
         "fresh": fresh_scores,
-        "bar": verdict(style, fresh_scores["captcha_accuracy"], training_seconds),
+        "bar": bar_verdict(style.target, style.minutes, fresh_scores["captcha_accuracy"], record["training_seconds"]),
     }
 
 

@@ -2,7 +2,8 @@
 import cv2
 import pytest
 
-from benchmarks.third_party import BY_NAME, Style, verdict, write_captchas
+from benchmarks.common import bar_verdict
+from benchmarks.third_party import BY_NAME, write_captchas
 from captcha_core.choice import resolve_model
 from captcha_core.config import DEFAULT
 from captcha_core.data import load_path
@@ -48,7 +49,8 @@ def test_auto_sends_this_style_to_the_sequence_model(five_folder):
 
 
 def test_verdict_names_what_is_missing():
-    assert verdict(FIVE, 0.975, 5.5 * 60) == "met"
-    assert verdict(FIVE, 0.965, 5.5 * 60) == "**not met**: 0.5 points short"
-    assert verdict(FIVE, 0.98, 6.5 * 60) == "**not met**: 0.5 min too long"
-    assert verdict(Style("free", 4, "01", 100, 40), 0.1, 9999) == ""
+    assert bar_verdict(FIVE.target, FIVE.minutes, 0.975, 5.5 * 60) == "met"
+    assert bar_verdict(FIVE.target, FIVE.minutes, 0.965, 5.5 * 60) == "**not met**: 0.5 points short"
+    assert bar_verdict(FIVE.target, FIVE.minutes, 0.98, 6.5 * 60) == "**not met**: 0.5 min too long"
+    assert bar_verdict(0.97, None, 0.98, 9999) == "met"  # no time bar
+    assert bar_verdict(None, None, 0.1, 9999) == ""
