@@ -37,6 +37,11 @@ class Limits:
     # Uploaded zips the dashboard keeps on disk so that a reloaded tab gets its data back: the newest this many
     # (at Streamlit's 20 MB upload cap, at most 200 MB); one in use is touched, so it stays among the newest.
     kept_uploads: int = 10
+    # ...and any other used within this many hours, so that a class of thirty, each with a zip of their own, keeps
+    # them all through a school day (a tab left open on Evaluate marks its upload used only when it reruns)...
+    kept_upload_hours: float = 12.0
+    # ...as long as all the kept uploads together stay under this many bytes; the least recently used go first.
+    kept_upload_bytes: int = 2 * 1024**3
 
 
 @dataclass(frozen=True)

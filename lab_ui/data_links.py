@@ -21,6 +21,10 @@ LENGTH_RANGE = (1, 8)
 # An upload's name as a link may give it: anyone can write a link, and the name is shown to every session (the
 # sidebar's training note), so only a plain file name, never Markdown's links or pictures.
 UPLOAD_NAME = re.compile(r"[\w .()+&,'#-]{1,100}\.zip", re.IGNORECASE)
+NOT_IN_UPLOAD_NAME = re.compile(r"[^\w .()+&,'#-]")
+UPLOAD_STEM_CHARS = 100
+# The largest seed the page's number box holds: a browser's integers end at 2**53 - 1.
+SEED_MAX = 2**53 - 1
 
 
 def count_problem(count: int) -> str | None:
@@ -30,6 +34,13 @@ def count_problem(count: int) -> str | None:
         return (f"Choose between {low} and {high:,} captchas: fewer leave too little to split into train, validation "
                 "and test; more take minutes to draw in the page (the command line's `generate` has no limit).")
     return None
+
+
+def upload_link_name(name: str) -> str:
+    """An uploaded file's name as its link gives it back: `captchas[1].zip` becomes `captchas_1_.zip`, so that a
+    reload finds the upload under the name it was shown with."""
+    stem = name[:-len(".zip")] if name.lower().endswith(".zip") else name
+    return f"{NOT_IN_UPLOAD_NAME.sub('_', stem)[:UPLOAD_STEM_CHARS] or 'upload'}.zip"
 
 
 def spec_to_link(spec: dict) -> dict[str, str]:
@@ -61,7 +72,7 @@ def generated_spec(params: Mapping[str, str]) -> dict | None:
     except (KeyError, ValueError):
         return None
     low, high = LENGTH_RANGE
-    if difficulty not in DIFFICULTIES or count_problem(count) or not low <= length <= high or seed < 0 \
+    if difficulty not in DIFFICULTIES or count_problem(count) or not low <= length <= high or not 0 <= seed <= SEED_MAX \
             or alphabet_problem(alphabet):
         return None
     return {"kind": "generated", "difficulty": difficulty, "count": count, "length": length, "alphabet": alphabet,

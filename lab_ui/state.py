@@ -12,7 +12,7 @@ from captcha_core.imageio import InputRejected
 
 from . import cache
 from .data_links import LINK_KEYS, spec_from_link, spec_to_link
-from .uploads import use_upload
+from .uploads import upload_digest, use_upload
 from .workspace import folder_roots
 
 # Seeds of the Playground's random samples are drawn below this.
@@ -139,6 +139,15 @@ def describe_spec(spec: dict) -> str:
 def as_code(text: str) -> str:
     """`text` as inline code, which Markdown shows as it is (a backtick in it would end the code, so it goes)."""
     return f"`{text.replace('`', '')}`"
+
+
+def upload_digest_of(upload) -> str:
+    """The digest of a file in an uploader, worked out once per file rather than on every rerun of its page."""
+    digests = st.session_state.setdefault("upload_digests", {})
+    if upload.file_id not in digests:
+        digests.clear()  # only the file the uploader holds now is asked for again
+        digests[upload.file_id] = upload_digest(upload.getvalue())
+    return digests[upload.file_id]
 
 
 def selected_model() -> str | None:

@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from captcha_core.config import DEFAULT
@@ -30,17 +31,36 @@ def upload_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
 
 
-def keep_upload(data: bytes) -> str:
-    """Keep an uploaded zip (written atomically, oldest uploads pruned) and return its digest."""
+def keep_upload(data: bytes) -> tuple[str, bool]:
+    """Keep an uploaded zip (written atomically, uploads nobody uses pruned); its digest, and whether it is new."""
     digest = upload_digest(data)
     path = uploads_dir() / f"{digest}.zip"
     with _LOCK:
-        if not mark_used(path):
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
-                part.write(data)
-            os.replace(part.name, path)
-        prune_uploads(DEFAULT.limits.kept_uploads)
-    return digest
+        new = not mark_used(path)
+        if new:
+            write_atomically(path, data)
+        prune_uploads(DEFAULT.limits)
+    return digest, new
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a whole file or nothing: a part written before a full disk stops it is deleted, not left behind."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
+        try:
+            part.write(data)
+        except BaseException:
+            part.close()
+            os.unlink(part.name)
+            raise
+    os.replace(part.name, path)
+
+
+def discard_upload(digest: str) -> None:
+    """Delete a kept upload, such as one just kept that turned out not to load."""
+    path = upload_path(digest)
+    if path is not None:
+        with _LOCK:
+            path.unlink(missing_ok=True)
 
 
 def mark_used(path: Path) -> bool:
@@ -77,13 +97,21 @@ def read_upload(digest: str) -> bytes:
         return path.read_bytes()
 
 
-def prune_uploads(keep: int) -> None:
-    """Delete all but the `keep` most recently used uploads (call with _LOCK held)."""
+def prune_uploads(limits, now: float | None = None) -> None:
+    """Delete the uploads nobody used lately (call with _LOCK held): the newest `kept_uploads` stay, and so does any
+    used within `kept_upload_hours`, as long as all that stays fits in `kept_upload_bytes`."""
+    now = time.time() if now is None else now
     kept = []
     for path in uploads_dir().glob("*.zip"):
         try:
-            kept.append((path.stat().st_mtime, path))
+            stat = path.stat()
         except FileNotFoundError:  # gone already
             continue
-    for _, old in sorted(kept, reverse=True)[keep:]:
-        old.unlink(missing_ok=True)
+        kept.append((stat.st_mtime, stat.st_size, path))
+    total = 0
+    for rank, (used, size, path) in enumerate(sorted(kept, key=lambda entry: entry[0], reverse=True)):
+        stale = rank >= limits.kept_uploads and now - used > limits.kept_upload_hours * 3600
+        if stale or total + size > limits.kept_upload_bytes:
+            path.unlink(missing_ok=True)
+        else:
+            total += size

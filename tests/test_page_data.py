@@ -133,6 +133,8 @@ def test_bad_upload_gives_a_clear_error_and_keeps_the_data(data_page):
     assert "not a valid zip" in at.error[0].value
     assert metric(at, "Captchas") == "40"  # the earlier dataset is still loaded
     assert "zip" not in at.session_state["last_specs"]  # nor is it offered as an earlier upload to use again
+    from lab_ui import uploads
+    assert not list(uploads.uploads_dir().iterdir())  # nor kept, where it would push out uploads that load
 
 
 def test_bad_alphabet_and_missing_folder_are_errors_not_tracebacks(data_page):
@@ -358,9 +360,10 @@ def test_a_second_folder_tried_while_the_first_loads_still_falls_back_to_the_dat
 def test_a_reloaded_tab_gets_its_uploaded_data_back_from_the_link(data_page):
     at = data_page
     at.button_group(key="data_source").set_value("zip").run()
-    at.file_uploader(key="data_zip").upload("class.zip", captcha_zip(24), "application/zip").run()
+    # Browsers name a second download `class (1).zip`; other characters a link would refuse are replaced.
+    at.file_uploader(key="data_zip").upload("class (1)[a]!.zip", captcha_zip(24), "application/zip").run()
     link = dict(at.query_params)
-    assert link["name"] == "class.zip" and len(link["upload"]) == 16
+    assert link["name"] == "class (1)_a__.zip" and len(link["upload"]) == 16
     at.switch_page("views/train.py").run()
     assert dict(at.query_params) == link  # a page switch keeps it
     # A reload is a new session with the same link.
@@ -369,7 +372,7 @@ def test_a_reloaded_tab_gets_its_uploaded_data_back_from_the_link(data_page):
     again.run()
     again.switch_page("views/data.py").run()
     assert not again.exception and metric(again, "Captchas") == "24"
-    assert any("uploaded zip `class.zip`" in m.value for m in again.markdown)
+    assert any("uploaded zip `class (1)_a__.zip`" in m.value for m in again.markdown)
     # Back to the defaults, the link names nothing.
     again.button_group(key="data_source").set_value("generated").run()
     again.number_input(key="gen_count").set_value(DEFAULT.generate_count)

@@ -7,9 +7,9 @@ from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, describe_levels
 from captcha_core.imageio import InputRejected
 from captcha_core.resample import STRATEGIES
-from lab_ui import cache, data_views, state
-from lab_ui.data_links import LENGTH_RANGE, count_problem
-from lab_ui.uploads import keep_upload, upload_digest, upload_path
+from lab_ui import data_views, state
+from lab_ui.data_links import LENGTH_RANGE, SEED_MAX, count_problem, upload_link_name
+from lab_ui.uploads import discard_upload, keep_upload, upload_path
 from lab_ui.workspace import FOLDERS_VARIABLE, folder_allowed, folder_roots
 
 SOURCES = {"generated": "Built-in generator", "zip": "Upload a .zip", "folder": "Folder on the server"}
@@ -39,7 +39,7 @@ def generator_controls(spec: dict) -> None:
         count = cols[0].number_input("Captchas", value=current["count"], step=COUNT_STEP, key="gen_count")
         length = cols[1].number_input("Length", *LENGTH_RANGE, value=current["length"], key="gen_length")
         alphabet = cols[2].text_input("Alphabet", value=current["alphabet"], key="gen_alphabet").strip()
-        seed = cols[3].number_input("Seed", min_value=0, value=current["seed"], key="gen_seed")
+        seed = cols[3].number_input("Seed", min_value=0, max_value=SEED_MAX, value=current["seed"], key="gen_seed")
         button, note = st.columns([2, 3], vertical_alignment="center")
         submitted = button.form_submit_button(
             "Generate" if loaded else "Use these generated captchas",
@@ -73,19 +73,19 @@ def zip_controls(spec: dict) -> None:
         elif earlier and st.button(f"Use {earlier['name']} again", icon=":material/history:", key="use_earlier_zip"):
             state.set_dataset_spec(earlier)
         return
-    data = upload.getvalue()
-    digest = upload_digest(data)
-    same = spec.get("kind") == "zip" and spec.get("name") == upload.name and spec.get("digest") == digest
+    name, digest = upload_link_name(upload.name), state.upload_digest_of(upload)
+    same = spec.get("kind") == "zip" and spec.get("name") == name and spec.get("digest") == digest
     if same and upload_path(digest):
         return
     try:
         # Kept on disk, and named by its digest in the page's link, so a reload of the tab finds it again. The same
         # file uploaded again after the server pruned it is kept again.
-        keep_upload(data)
+        _, new = keep_upload(upload.getvalue())
     except OSError as exc:  # a full disk, say
         st.error(f"Could not keep that zip on the server. {exc}", icon=":material/error:")
         return
-    use_if_it_loads({"kind": "zip", "digest": digest, "name": upload.name}, "zip")
+    if not use_if_it_loads({"kind": "zip", "digest": digest, "name": name}, "zip") and new:
+        discard_upload(digest)  # left in the uploader, it would otherwise push out uploads that do load
 
 
 def folder_controls(spec: dict) -> None:
@@ -121,13 +121,15 @@ def folder_controls(spec: dict) -> None:
     use_if_it_loads({"kind": "folder", "path": path}, "folder")
 
 
-def use_if_it_loads(spec: dict, what: str) -> None:
+def use_if_it_loads(spec: dict, what: str) -> bool:
     """Make `spec` the session's data and load it; keep the earlier data, and say why, if it does not load."""
     state.try_dataset_spec(spec)
     try:
         state.current_dataset(announce=False)  # on failure it switches back by itself, and this page says why
     except (InputRejected, DatasetError, OSError) as exc:
         st.error(f"Could not use that {what}. {exc}", icon=":material/error:")  # the reason names the file or path
+        return False
+    return True
 
 
 def resampling_controls() -> None:
