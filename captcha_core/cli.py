@@ -265,9 +265,7 @@ def human_report(summary: dict) -> str:
                      + (f" ({uncut} could not be segmented and count as wrong)" if uncut else ""))
     if summary.get("scored_on"):
         lines.append(f"scored on {summary['scored_on']}")
-    for advice in ("note", "hint"):
-        if summary.get(advice):
-            lines.append(f"note: {summary[advice]}")
+    lines += advice_lines(summary)
     if "protocol" in summary:
         lines.append(f"protocol: {summary['protocol']}; model saved to {summary['model']}")
     return "\n".join(lines)
@@ -377,8 +375,20 @@ def readable_json(value, indent: int = 0) -> str:
     return json.dumps(value)
 
 
+def advice_lines(summary: dict) -> list[str]:
+    """The report's note and hint (a time limit, a training that never got going) as lines for people."""
+    return [f"note: {summary[advice]}" for advice in ("note", "hint") if summary.get(advice)]
+
+
 def emit(summary: dict, as_json: bool, human) -> None:
-    print(readable_json(summary) if as_json else human(summary))
+    """The report on stdout: JSON, or lines for people. Beside JSON the advice goes to stderr too, where a person
+    running the command sees it."""
+    if not as_json:
+        print(human(summary))
+        return
+    print(readable_json(summary))
+    for line in advice_lines(summary):
+        say(line)
 
 
 # ---------------------------------------------------------------- parser

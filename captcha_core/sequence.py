@@ -568,8 +568,8 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
     report = evaluate_sequence(classifier, dataset, split.test)
     if callback.timed_out:
         report.note = time_limit_note(config, len(classifier.history_.get("loss", [])), epochs)
-    else:  # a model stopped by the clock was cut off on purpose: "train longer" is already said
-        report.hint = stall_hint(classifier.history_, config.sequence_epochs, classifier.schedule_done_)
+    report.hint = training_advice(classifier.history_, callback.timed_out, config.sequence_epochs,
+                                  classifier.schedule_done_)
     if classifier.best_epoch_:
         report.note = " ".join(filter(None, [report.note, kept_epoch_note(classifier.history_, classifier.best_epoch_)]))
     seconds["evaluation"] = time.perf_counter() - start
@@ -595,6 +595,15 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
 CLIMB_WINDOW = 5
 CLIMB_GAIN = 0.02
 CLIMB_BELOW = 0.95
+
+
+def training_advice(history: dict[str, list[float]], timed_out: bool, epochs: int | None = None,
+                    schedule_done: bool = False) -> str:
+    """stall_hint's advice, except after a stop at the time limit, whose note already says a longer one may read
+    more: then only a model that never read a captcha right is told so, or its blank readings look like answers."""
+    if timed_out and not never_read(history):
+        return ""
+    return stall_hint(history, epochs, schedule_done)
 
 
 def stall_hint(history: dict[str, list[float]], epochs: int | None = None, schedule_done: bool = False) -> str:

@@ -152,6 +152,12 @@ def test_train_stops_at_its_time_limit_and_says_so(captcha_folder, tmp_path):
     assert [line.split()[1] for line in result.stderr.splitlines() if line.startswith("epoch ")] == ["1/4"]
     assert "note: Training stopped at its time limit of 1e-05 min, in epoch 1 of at most 4." in result.stdout
     assert (tmp_path / "m" / "model.keras").exists()
+    # With --json the note is in the report and, for the person at the terminal, on stderr as well.
+    as_json = run("train", "--data", captcha_folder, "--out", tmp_path / "j", "--model", "cnn", "--epochs", 4,
+                  "--time-limit", 0.00001, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["note"].startswith("Training stopped at its time limit of 1e-05 min")
+    assert "note: Training stopped at its time limit of 1e-05 min, in epoch 1 of at most 4." in as_json.stderr
 
 
 def test_bad_input_exits_1_without_traceback(tmp_path):

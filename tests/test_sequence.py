@@ -19,6 +19,7 @@ from captcha_core.sequence import (
     strip_width,
     to_strip,
     to_strips,
+    training_advice,
 )
 
 
@@ -394,14 +395,23 @@ def test_train_splits_whole_captchas_and_reports_them(small_training):
     assert reader.learning_rate_ == pytest.approx(SMALL.sequence_learning_rate * reader.batch_size_ / SMALL.sequence_batch_size)
 
 
-def test_the_time_limit_stops_the_sequence_model_with_a_note_instead_of_advice(small_training):
+def test_the_time_limit_stops_the_sequence_model_with_a_note(small_training):
     from captcha_core.training import train
 
     dataset, _ = small_training
     result = train(dataset, SMALL.with_(model="sequence", time_limit_minutes=1e-6))
     assert len(result.history["loss"]) == 1 and result.classifier.kind == "sequence"
     assert f"in epoch 1 of at most {SMALL.sequence_epochs}." in result.report.note
-    assert result.report.hint == ""  # the reader learnt nothing in one epoch, but the user chose to stop there
+    assert result.report.hint == training_advice(result.history, timed_out=True)
+
+
+def test_a_stop_at_the_time_limit_gets_advice_only_when_nothing_was_read():
+    # The user chose to stop there, but a reader still in CTC's start answers with blanks: that must be said.
+    blank = {"loss": [19.0] * 58, "val_accuracy": [0.0] * 58}
+    assert "never read a validation captcha right" in training_advice(blank, timed_out=True, epochs=60)
+    climbing = {"loss": [1.0] * 60, "val_accuracy": [0.0] * 50 + [0.02, 0.04, 0.06, 0.08, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}
+    assert training_advice(climbing, timed_out=True, epochs=60) == ""  # its note says a longer limit may read more
+    assert "still getting better" in training_advice(climbing, timed_out=False, epochs=60)
 
 
 def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(small_training, tmp_path):
