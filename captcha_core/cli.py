@@ -311,7 +311,8 @@ def cmd_solve(args) -> int:
     from .prediction import NOTHING_READ, Predictor, cut_problem
 
     predictor = Predictor.from_folder(args.model)
-    images, rejected = collect_images(args.images)
+    collected = collect_images(args.images)
+    images, rejected = collected
     readings = predictor.solve_many([im for _, im in images], length=args.length)
     expected = args.length or predictor.captcha_length
     rows, unread = [], []
@@ -323,19 +324,25 @@ def cmd_solve(args) -> int:
         note = "" if r.segmented_ok else cut_problem(len(r.boxes), expected)
         rows.append({"file": name, "text": r.text, "confidence": r.confidence, "note": note})
     lengths = (args.length,) if args.length else predictor.captcha_lengths
-    score = score_by_names(rows, unread, predictor.labels, lengths)
+    score = score_by_names(rows, unread, predictor.labels, lengths, collected.texts)
     code = finish_batch(rows, rejected, args.json, lambda r: with_note(f"{r['file']}: {r['text']} ({r['confidence']:.1%})", r))
     if score:
         say(score)  # after the readings, where a long list ends
     return code
 
 
-def score_by_names(rows: list[dict], unread: list[str], labels, lengths) -> str | None:
-    """Give each reading whose file name holds a text this model could read its `truth`, and say how many were right
-    (None when no name holds one); `unread` names the images read as nothing, which count as wrong."""
+def score_by_names(rows: list[dict], unread: list[str], labels, lengths, given: dict[str, str] | None = None) -> str | None:
+    """Give each reading whose text this model could read is known its `truth`, and say how many were right (None
+    when none is known). The text is the one a label list or sidecar `given` it, else the one in its file name;
+    `unread` names the images read as nothing, which count as wrong."""
+    from .labels import readable_text
     from .prediction import right_by_names, truths_in_names
 
-    truths = truths_in_names([row["file"] for row in rows] + unread, labels, lengths)
+    given = given or {}
+    names = [row["file"] for row in rows] + unread
+    known = {str(label) for label in labels}
+    truths = [(given[name] if readable_text(given[name], known, lengths) else None) if name in given else truth
+              for name, truth in zip(names, truths_in_names(names, labels, lengths))]
     for row, truth in zip(rows, truths):
         if truth is not None:
             row["truth"] = truth
@@ -343,7 +350,10 @@ def score_by_names(rows: list[dict], unread: list[str], labels, lengths) -> str 
     right, named = right_by_names([row["text"] for row in rows] + [""] * len(unread), truths)
     if not named:
         return None
-    return f"read right: {right:,} of {named:,} ({right / named:.2%}), going by the text in their file names"
+    from_lists = sum(name in given for name, truth in zip(names, truths) if truth is not None)
+    basis = ("the text in their file names" if not from_lists else "their label lists and sidecar .txt files"
+             if from_lists == named else f"label lists and sidecar .txt files for {from_lists:,}, file names for the rest")
+    return f"read right: {right:,} of {named:,} ({right / named:.2%}), going by {basis}"
 
 
 def finish_batch(rows: list[dict], rejected: list[tuple[str, str]], as_json: bool, line) -> int:

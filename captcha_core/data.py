@@ -328,16 +328,14 @@ def captcha_texts(
     from a label list, else from its sidecar `<stem>.txt`, else from its file name, unless lists label the set
     (then it is skipped as not listed). Images with an empty label are skipped too. File names that only count
     the images raise DatasetError."""
-    sidecars = {str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")}
-    lists, listed = find_label_lists(files, image_paths)
+    lists, listed, beside = texts_given_apart(files, image_paths)
     from_names = labels_from_names(image_paths)
     texts, named, by_sidecar = {}, [], 0
     for path in image_paths:
-        stem = str(PurePosixPath(path).with_suffix(""))
         if path in listed:
             text = listed[path]
-        elif stem in sidecars:
-            text = sidecars[stem].decode("utf-8", "replace").strip()
+        elif path in beside:
+            text = beside[path]
             by_sidecar += 1
         elif lists:
             skipped.append((path, f"not listed in {' or '.join(lists)}"))
@@ -354,6 +352,21 @@ def captcha_texts(
     if problem:
         raise DatasetError(problem)
     return texts, lists, label_sources(lists, by_sidecar, len(named))
+
+
+def texts_given_apart(
+    files: list[tuple[str, bytes]], image_paths: list[str]
+) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """The texts that files other than the images' names give: the label lists used, image -> text by those lists,
+    and image -> text by a sidecar `<stem>.txt`."""
+    sidecars = {str(PurePosixPath(p).with_suffix("")): data for p, data in files if p.lower().endswith(".txt")}
+    lists, listed = find_label_lists(files, image_paths)
+    beside = {}
+    for path in image_paths:
+        stem = str(PurePosixPath(path).with_suffix(""))
+        if stem in sidecars:
+            beside[path] = sidecars[stem].decode("utf-8", "replace").strip()
+    return lists, listed, beside
 
 
 def label_sources(lists: list[str], by_sidecar: int, by_name: int) -> list[str]:
@@ -536,9 +549,22 @@ def path_in_zip(name: str) -> str:
     return ZIP_MEMBER.sub("", name)
 
 
-def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, str]]]:
+@dataclass
+class Collected:
+    """Images read for `solve` and `predict`: (name, gray) pairs, (name, why) for those refused, and the texts that
+    label lists or sidecar .txt files in the folders and zips gave some of them (image name -> text)."""
+
+    images: list[tuple[str, np.ndarray]]
+    rejected: list[tuple[str, str]]
+    texts: dict[str, str]
+
+    def __iter__(self):  # `images, rejected = collect_images(...)` where the texts are not wanted
+        return iter((self.images, self.rejected))
+
+
+def collect_images(paths: list[str], config: Config = DEFAULT) -> Collected:
     """Decode every image named by files, folders or zips; bad ones are listed with a reason, never raised."""
-    decoded, rejected = [], []
+    decoded, rejected, texts = [], [], {}
     for raw in paths:
         path = Path(raw)
         try:
@@ -546,20 +572,24 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
                 raise InputRejected(f"{path}: symbolic links are not followed")
             if path.is_dir():
                 entries, skipped = read_folder(path, config)
-                entries = [(str(path / p), data) for p, data in entries]
-                rejected += [(str(path / p), why) for p, why in skipped]
             elif path.suffix.lower() == ".zip" and path.is_file():
                 report = read_zip(path, config.limits)
-                entries = [(zip_member_name(path, p), data) for p, data in report.entries]
-                rejected += [(zip_member_name(path, p), why) for p, why in report.skipped]
+                entries, skipped = report.entries, report.skipped
             elif path.is_file():  # named on its own, so meant as an image whatever its suffix
-                entries = [(str(path), read_bytes_capped(path, config))]
+                entries, skipped = [(str(path), read_bytes_capped(path, config))], []
             else:
                 raise InputRejected(f"{path}: no such file or folder")
         except (InputRejected, OSError) as exc:
             rejected.append((str(path), str(exc)))
             continue
-        for name, data in entries:
+        if path.is_file() and path.suffix.lower() != ".zip":
+            name_of = {str(path): str(path)}
+        else:  # label lists name the images by their paths inside the folder or zip, so they are read before renaming
+            name_of = {p: member_name(path, p) for p, _ in [*entries, *skipped]}
+            texts.update((name_of[p], text) for p, text in texts_beside_images(entries).items())
+        rejected += [(name_of[p], why) for p, why in skipped]
+        for relative, data in entries:
+            name = name_of[relative]
             # A label list beside the images in a folder or zip is not something to read.
             if name != str(path) and name.lower().endswith(LIST_SUFFIXES):
                 continue
@@ -567,4 +597,17 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> tuple[list[tup
                 decoded.append((name, decode_image(data, name, config.limits)))
             except InputRejected as exc:
                 rejected.append((name, str(exc)))
-    return decoded, rejected
+    return Collected(decoded, rejected, texts)
+
+
+def member_name(container: Path, relative: str) -> str:
+    """How collect_images names a file it found in a folder (its path) or a zip (see zip_member_name)."""
+    return zip_member_name(container, relative) if container.suffix.lower() == ".zip" and container.is_file() \
+        else str(container / relative)
+
+
+def texts_beside_images(entries: list[tuple[str, bytes]]) -> dict[str, str]:
+    """Image path -> the text a label list or a sidecar among `entries` gives it (file names are read elsewhere)."""
+    image_paths = [p for p, _ in entries if p.lower().endswith(IMAGE_SUFFIXES)]
+    _, listed, beside = texts_given_apart(entries, image_paths)
+    return {path: listed.get(path) or beside.get(path) for path in image_paths if listed.get(path) or beside.get(path)}

@@ -112,6 +112,31 @@ def test_train_evaluate_predict_solve(captcha_folder, tmp_path, tiny_model_dir):
     assert line.startswith(f"{letter}: {row['label']} (") and [part.split()[0] for part in line.split(", then ")[1].split(", ")] == runners_up
 
 
+def test_solve_scores_by_a_label_list_in_a_folder_or_zip(captcha_folder, tmp_path, tiny_model_dir):
+    import zipfile
+
+    # Names that only count the images, as many public sets have, with their texts in a labels.csv beside them.
+    some = sorted(captcha_folder.glob("*.png"))[:4]
+    texts = [p.stem.split("_")[0] for p in some]
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    for i, source in enumerate(some):
+        shutil.copy(source, listed / f"img_{i:04d}.png")
+    (listed / "labels.csv").write_text("file,text\n" + "".join(f"img_{i:04d}.png,{t}\n" for i, t in enumerate(texts)))
+    archive = tmp_path / "listed.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted(listed.iterdir()):
+            out.write(path, path.name)
+    for where in (listed, archive):
+        solved = run("solve", "--model", tiny_model_dir, "--json", where)
+        assert solved.returncode == 0, solved.stderr
+        rows = json.loads(solved.stdout)
+        assert [Path(r["file"].split(":")[-1]).name for r in rows] == [f"img_{i:04d}.png" for i in range(4)]
+        assert [r["truth"] for r in rows] == texts
+        right = sum(r["text"] == r["truth"] for r in rows)
+        assert f"read right: {right} of 4 ({right / 4:.2%}), going by their label lists and sidecar .txt files" in solved.stderr
+
+
 def test_solve_and_predict_refuse_a_blank_picture_and_note_a_wrong_cut_or_shape(captcha_folder, tmp_path, tiny_model_dir):
     import cv2
     import numpy as np
