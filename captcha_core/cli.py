@@ -198,7 +198,8 @@ def describe_dataset(dataset) -> None:
     if dataset.is_captchas:
         say(f"{plural(len(dataset.texts), 'captcha')}, {plural(len(dataset.letters), 'letter')}, "
             f"{plural(len(dataset.letters.class_counts()), 'class')}; segmentation cut {dataset.segmentation_yield:.1%} "
-            f"into as many letters as their labels have, {dataset.clean_cut_share:.1%} cleanly (no forced cut)")
+            f"of them into as many pieces as their labels have characters (forced cuts included), "
+            f"{dataset.clean_cut_share:.1%} cleanly (the ink fell apart by itself)")
         if dataset.labels_from:
             say(f"labels from {dataset.labels_from}")
     else:
