@@ -309,7 +309,7 @@ def with_note(line: str, row: dict) -> str:
 
 
 def cmd_solve(args) -> int:
-    from .prediction import NOTHING_READ, Predictor, cut_problem
+    from .prediction import NOTHING_READ, Predictor, cut_problem, size_note
 
     predictor = Predictor.from_folder(args.model)
     collected = collect_images(args.images)
@@ -317,12 +317,14 @@ def cmd_solve(args) -> int:
     readings = predictor.solve_many([im for _, im in images], length=args.length)
     expected = args.length or predictor.captcha_length
     rows, unread = [], []
-    for (name, _), r in zip(images, readings):
+    for (name, image), r in zip(images, readings):
         if not r.text:  # nothing to answer with: an empty line would look like a crash
             rejected.append((name, NOTHING_READ if predictor.reads_whole else cut_problem(0, expected)))
             unread.append(name)
             continue
-        note = "" if r.segmented_ok else cut_problem(len(r.boxes), expected)
+        notes = ["" if r.segmented_ok else cut_problem(len(r.boxes), expected),
+                 size_note(image, predictor.image_sizes, predictor.config.size_tolerance)]
+        note = "; ".join(filter(None, notes))
         rows.append({"file": name, "text": r.text, "confidence": r.confidence, "note": note})
     lengths = (args.length,) if args.length else predictor.captcha_lengths
     score = score_by_names(rows, unread, predictor.labels, lengths, collected.texts)

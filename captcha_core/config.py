@@ -223,6 +223,10 @@ class Config:
     # An image at least this many times wider than tall is a row of letters, not one: the seed's letters are square.
     # Reading one as a single letter gets a note that points to solving it as a captcha.
     captcha_aspect: float = 2.0
+    # A captcha whose height, or whose width for its height, lies more than this many times outside the range of
+    # the training captchas' gets a note from `solve`: a trial model read a 50x16 copy of a 200x64 captcha wrong,
+    # and a copy padded to 1000x64, where its text is squeezed, as nonsense, both without a word.
+    size_tolerance: float = 1.5
     # How many top labels predict() reports.
     top_k: int = 5
     # Letters per inference call: all crops of a batch go in one request, run in chunks of this many so a

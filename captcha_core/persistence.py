@@ -118,6 +118,7 @@ def build_metadata(result, dataset, config: Config) -> dict:
             "segmentation_yield": dataset.segmentation_yield,
             "captcha_lengths": dataset.lengths,
             "generator": dataset.generator,
+            "image_sizes": image_sizes(dataset.images),
         },
         "captcha_length": dataset.lengths[0] if len(dataset.lengths) == 1 else None,
         # The lengths a sequence model keeps its readings to: those of its training captchas, not the whole set's.
@@ -135,6 +136,15 @@ def build_metadata(result, dataset, config: Config) -> dict:
         "libraries": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def image_sizes(images: list[np.ndarray]) -> dict | None:
+    """The smallest and largest height, and width for each height, of the captchas: what `solve` compares with."""
+    if not images:
+        return None  # letter folders
+    heights = [im.shape[0] for im in images]
+    aspects = [im.shape[1] / im.shape[0] for im in images]
+    return {"height": [min(heights), max(heights)], "aspect": [round(min(aspects), 3), round(max(aspects), 3)]}
 
 
 def learnt_digests(result, dataset) -> np.ndarray:

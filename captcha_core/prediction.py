@@ -122,6 +122,24 @@ def captcha_shape_note(gray: np.ndarray, config: Config = DEFAULT) -> str:
     return f"this looks like a whole captcha ({width / height:.0f} times wider than tall), read here as one letter"
 
 
+def size_note(gray: np.ndarray, sizes: dict | None, tolerance: float) -> str:
+    """A note when a captcha is far smaller, larger, wider or narrower than every one the model learnt from (the
+    `image_sizes` of its metadata: none for models saved before them, and for letter data), else ""."""
+    if not sizes:
+        return ""
+    height, width = gray.shape[:2]
+    (low, high), (narrowest, widest) = sizes["height"], sizes["aspect"]
+    learnt = f"its training captchas were {low}" + (f" to {high}" if high != low else "") + " pixels tall"
+    if height * tolerance < low or height > high * tolerance:
+        return f"this picture is {height} pixels tall, where {learnt}: it may be read worse"
+    aspect = width / height
+    if aspect * tolerance < narrowest or aspect > widest * tolerance:
+        shape = f"{narrowest:.1f}" + (f" to {widest:.1f}" if widest != narrowest else "")
+        return (f"this picture is {aspect:.1f} times wider than tall, where its training captchas were {shape}: it may "
+                "be read worse")
+    return ""
+
+
 def most_confident_score(rows: np.ndarray, seg) -> tuple[bool, float]:
     """Rank a cut by whether it has the expected count, then by the log-likelihood of its best readings."""
     if not len(rows):
@@ -142,6 +160,7 @@ class Predictor:
         self.captcha_lengths = reading_lengths(self.metadata)
         self.config = config.with_(letter_size=self.letter_size)
         self.reads_whole = reads_whole(self.classifier)
+        self.image_sizes = (self.metadata.get("data") or {}).get("image_sizes")
         # The first call builds the graph; pay for it at load time, not on a student's first click.
         blank = np.full((1, self.letter_size, self.letter_size), 255, np.uint8)
         if self.reads_whole:

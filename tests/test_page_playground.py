@@ -94,6 +94,20 @@ def test_an_uploaded_captcha_is_read(with_model, model_folder):
     assert "mine.png" in all_text(at)
 
 
+def test_a_captcha_far_smaller_than_the_training_ones_is_read_with_a_warning(with_model):
+    import cv2
+
+    _, image = generate_captchas(1, seed=1234)[0]
+    h, w = image.shape
+    small = cv2.resize(image, (w // 3, h // 3), interpolation=cv2.INTER_AREA)
+    at = open_page(PAGE)
+    at.file_uploader(key="captcha_upload").upload("small.png", image_to_png_bytes(small), "image/png").run()
+    assert not at.exception, at.exception
+    assert any(f"This picture is {h // 3} pixels tall, where its training captchas were" in w.value for w in at.warning)
+    at.file_uploader(key="captcha_upload").upload("mine.png", image_to_png_bytes(image), "image/png").run()
+    assert not any("pixels tall" in w.value for w in at.warning)  # its own size: no word about it
+
+
 def test_captchas_named_by_their_text_are_marked_right_or_wrong(with_model, model_folder):
     (text, image), (_, other) = generate_captchas(2, seed=1234)
     predictor = Predictor.from_folder(model_folder)

@@ -138,3 +138,23 @@ def test_whole_captcha_scores_cut_mixed_lengths_as_solve_does(tiny_model_dir, mo
                         lambda self, image: seen.append(self.captcha_lengths) or original(self, image))
     solved_accuracy(loaded.classifier, mixed, np.arange(8))
     assert seen == [(3, 4)] * 8  # the data's lengths, as a model trained on it would have recorded them
+
+
+def test_a_captcha_unlike_the_training_sizes_gets_a_note(tiny_model_dir, easy_dataset):
+    import cv2
+
+    from captcha_core.config import DEFAULT
+    from captcha_core.prediction import size_note
+
+    predictor = Predictor.from_folder(tiny_model_dir)
+    heights = [im.shape[0] for im in easy_dataset.images]
+    assert predictor.image_sizes["height"] == [min(heights), max(heights)]  # recorded in the metadata at training
+    tolerance = DEFAULT.size_tolerance
+    captcha = easy_dataset.images[0]
+    h, w = captcha.shape
+    assert size_note(captcha, predictor.image_sizes, tolerance) == ""  # one it learnt from
+    small = cv2.resize(captcha, (w // 3, h // 3))
+    assert f"is {h // 3} pixels tall, where its training captchas were" in size_note(small, predictor.image_sizes, tolerance)
+    padded = cv2.copyMakeBorder(captcha, 0, 0, 0, 4 * w, cv2.BORDER_CONSTANT, value=255)
+    assert "times wider than tall" in size_note(padded, predictor.image_sizes, tolerance)
+    assert size_note(small, None, tolerance) == ""  # a model saved before sizes were recorded says nothing

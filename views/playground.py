@@ -8,7 +8,7 @@ from captcha_core.config import DEFAULT
 from captcha_core.data import DatasetError
 from captcha_core.generator import DIFFICULTIES, alphabet_problem, generate_captchas
 from captcha_core.imageio import IMAGE_SUFFIXES, InputRejected, decode_image
-from captcha_core.prediction import (captcha_shape_note, cut_problem, letter_problem, right_by_names,
+from captcha_core.prediction import (captcha_shape_note, cut_problem, letter_problem, right_by_names, size_note,
                                      truths_in_names, unmarked_reasons)
 from captcha_core.preview import crisp_scale
 from captcha_core.review import generator_settings, has_usable_record, is_generated
@@ -101,6 +101,9 @@ def show_reading(image, reading, key: str, truth: str | None = None, truth_from:
     if not reading.segmented_ok:
         problem = cut_problem(len(reading.boxes), predictor.captcha_length)
         st.warning(views.sentence(problem), icon=":material/content_cut:")
+    unlike = size_note(image, predictor.image_sizes, predictor.config.size_tolerance)
+    if unlike:
+        st.warning(views.sentence(unlike), icon=":material/aspect_ratio:")
     letter_strip(reading, colors, key)
 
 
