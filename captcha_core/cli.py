@@ -344,8 +344,10 @@ def score_by_names(rows: list[dict], unread: list[str], labels, lengths, given: 
     given = given or {}
     names = [row["file"] for row in rows] + unread
     known = {str(label) for label in labels}
-    truths = [(given[name] if readable_text(given[name], known, lengths) else None) if name in given else truth
-              for name, truth in zip(names, truths_in_names(names, labels, lengths))]
+    truths = truths_in_names(names, labels, lengths)
+    for i, name in enumerate(names):
+        if name in given:  # a list or sidecar says what the text is, whatever the name
+            truths[i] = given[name] if readable_text(given[name], known, lengths) else None
     for row, truth in zip(rows, truths):
         if truth is not None:
             row["truth"] = truth

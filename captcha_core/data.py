@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from collections import Counter
@@ -507,8 +508,10 @@ def check_sequence_data(dataset: Dataset) -> None:
 def check_enough_to_split(dataset: Dataset, config: Config = DEFAULT) -> None:
     """Raise DatasetError when there are too few captchas for each held-out share to get one."""
     n = len(dataset.texts)
-    if dataset.is_captchas and n * min(config.test_size, config.val_size * (1 - config.test_size)) < 1:
-        raise DatasetError(f"only {plural(n, 'captcha')}: too few to hold out validation and test captchas")
+    smallest_share = min(config.test_size, config.val_size * (1 - config.test_size))
+    if dataset.is_captchas and n * smallest_share < 1:
+        raise DatasetError(f"only {plural(n, 'captcha')}: too few to hold out validation and test captchas (it takes "
+                           f"at least {math.ceil(1 / smallest_share):,}, and a model learns from hundreds)")
 
 
 # Characters a refusal names with the captcha that holds each; the rest are counted.
@@ -572,20 +575,22 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> Collected:
                 raise InputRejected(f"{path}: symbolic links are not followed")
             if path.is_dir():
                 entries, skipped = read_folder(path, config)
+                inside = lambda member, folder=path: str(folder / member)  # noqa: E731
             elif path.suffix.lower() == ".zip" and path.is_file():
                 report = read_zip(path, config.limits)
                 entries, skipped = report.entries, report.skipped
+                inside = lambda member, archive=path: zip_member_name(archive, member)  # noqa: E731
             elif path.is_file():  # named on its own, so meant as an image whatever its suffix
-                entries, skipped = [(str(path), read_bytes_capped(path, config))], []
+                entries, skipped, inside = [(str(path), read_bytes_capped(path, config))], [], None
             else:
                 raise InputRejected(f"{path}: no such file or folder")
         except (InputRejected, OSError) as exc:
             rejected.append((str(path), str(exc)))
             continue
-        if path.is_file() and path.suffix.lower() != ".zip":
+        if inside is None:
             name_of = {str(path): str(path)}
         else:  # label lists name the images by their paths inside the folder or zip, so they are read before renaming
-            name_of = {p: member_name(path, p) for p, _ in [*entries, *skipped]}
+            name_of = {p: inside(p) for p, _ in [*entries, *skipped]}
             texts.update((name_of[p], text) for p, text in texts_beside_images(entries).items())
         rejected += [(name_of[p], why) for p, why in skipped]
         for relative, data in entries:
@@ -600,14 +605,8 @@ def collect_images(paths: list[str], config: Config = DEFAULT) -> Collected:
     return Collected(decoded, rejected, texts)
 
 
-def member_name(container: Path, relative: str) -> str:
-    """How collect_images names a file it found in a folder (its path) or a zip (see zip_member_name)."""
-    return zip_member_name(container, relative) if container.suffix.lower() == ".zip" and container.is_file() \
-        else str(container / relative)
-
-
 def texts_beside_images(entries: list[tuple[str, bytes]]) -> dict[str, str]:
     """Image path -> the text a label list or a sidecar among `entries` gives it (file names are read elsewhere)."""
     image_paths = [p for p, _ in entries if p.lower().endswith(IMAGE_SUFFIXES)]
     _, listed, beside = texts_given_apart(entries, image_paths)
-    return {path: listed.get(path) or beside.get(path) for path in image_paths if listed.get(path) or beside.get(path)}
+    return {path: text for path, text in {**beside, **listed}.items() if text}  # a list wins, as when loading

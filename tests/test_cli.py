@@ -172,17 +172,13 @@ def test_bad_usage_exits_2():
 
 def test_train_stops_at_its_time_limit_and_says_so(captcha_folder, tmp_path):
     result = run("train", "--data", captcha_folder, "--out", tmp_path / "m", "--model", "cnn", "--epochs", 4,
-                 "--time-limit", 0.00001)
+                 "--time-limit", 0.00001, "--json")
     assert result.returncode == 0, result.stderr
     assert [line.split()[1] for line in result.stderr.splitlines() if line.startswith("epoch ")] == ["1/4"]
-    assert "note: Training stopped at its time limit of 1e-05 min, in epoch 1 of at most 4." in result.stdout
+    # The note is in the report and, for the person at the terminal, on stderr as well.
+    assert json.loads(result.stdout)["note"].startswith("Training stopped at its time limit of 1e-05 min")
+    assert "note: Training stopped at its time limit of 1e-05 min, in epoch 1 of at most 4." in result.stderr
     assert (tmp_path / "m" / "model.keras").exists()
-    # With --json the note is in the report and, for the person at the terminal, on stderr as well.
-    as_json = run("train", "--data", captcha_folder, "--out", tmp_path / "j", "--model", "cnn", "--epochs", 4,
-                  "--time-limit", 0.00001, "--json")
-    assert as_json.returncode == 0, as_json.stderr
-    assert json.loads(as_json.stdout)["note"].startswith("Training stopped at its time limit of 1e-05 min")
-    assert "note: Training stopped at its time limit of 1e-05 min, in epoch 1 of at most 4." in as_json.stderr
 
 
 def test_bad_input_exits_1_without_traceback(tmp_path):
@@ -262,6 +258,9 @@ def test_a_sequence_models_report_speaks_of_characters_not_letters():
     report = human_report({"letter_accuracy": 0.9, "n_test_letters": 40, "character_accuracy_basis": "position-wise"})
     assert report.startswith("character accuracy: 90.00% of 40 test characters (position-wise)")
     assert human_report({"letter_accuracy": 0.9, "n_test_letters": 40}).startswith("letter accuracy: 90.00% on 40")
+    # Without --json, a note and a hint are lines of the report itself.
+    advised = human_report({"letter_accuracy": 0.9, "n_test_letters": 40, "note": "Stopped.", "hint": "Train more."})
+    assert advised.splitlines()[-2:] == ["note: Stopped.", "note: Train more."]
 
 
 def test_train_on_too_few_captchas_says_so_before_choosing_a_model(tmp_path):

@@ -217,5 +217,6 @@ def test_untrainable_data_fails_before_training(dataset, message):
 
 def test_auto_on_a_single_captcha_says_it_is_too_few_instead_of_failing_to_split():
     one = from_captchas(generate_captchas(1, seed=2))
-    with pytest.raises(DatasetError, match="^only 1 captcha: too few to hold out validation and test captchas$"):
+    with pytest.raises(DatasetError, match=r"^only 1 captcha: too few to hold out validation and test captchas \(it takes at least 13, and a model "
+                       r"learns from hundreds\)$"):
         train(one, DEFAULT.with_(model="auto"))
