@@ -436,6 +436,15 @@ def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(s
     assert all(reviewed.images[row] is dataset.images[row] for row in reviewed.images)
 
 
+def test_sequence_report_names_its_per_character_share_character_accuracy():
+    from captcha_core.sequence import SequenceReport
+
+    report = SequenceReport(0.75, 0.5, 12, 4, ["a", "b"], np.zeros((2, 2), int), [], misreads=[(1, "ab", "aa", 0.3)])
+    out = report.to_dict()
+    assert out["character_accuracy"] == out["letter_accuracy"] == 0.75
+    assert out["n_misread_captchas"] == 1
+
+
 def test_misread_captchas_are_found_by_confusion_cell_or_by_length():
     from captcha_core import review
     from captcha_core.sequence import SequenceReport
