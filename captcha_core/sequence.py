@@ -657,7 +657,8 @@ class SequenceReport(Report):
         # A captcha's characters are not letters only: character_accuracy names the share for what it is, and
         # letter_accuracy stays for scripts that read the key both model kinds report.
         out.update(character_accuracy=self.letter_accuracy, n_misread_captchas=len(self.misreads),
-                   length_mismatches=self.length_mismatches, hint=self.hint, character_accuracy_basis="position-wise when lengths match, else length minus edit distance")
+                   length_mismatches=self.length_mismatches, hint=self.hint,
+                   character_accuracy_basis="position-wise when lengths match, else length minus edit distance")
         return out
 
 
