@@ -125,6 +125,8 @@ def build_metadata(result, dataset, config: Config) -> dict:
         "reading_lengths": list(getattr(result.classifier, "lengths_", None) or []),
         # A sequence model reads strips made as it was trained on; those saved before this key took them unturned.
         "turns_strips_round": bool(getattr(result.classifier, "turns_round_", False)),
+        # ...and from crops around the text when that was small in its training images (absent: whole images).
+        "crops_to_text": bool(getattr(result.classifier, "crops_", False)),
         "letter_size": int(dataset.letters.images.shape[1]),
         "split_sizes": result.split.sizes(),
         "class_counts_before": result.resampled.before,
@@ -268,7 +270,8 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
     model_path = model_part(folder, MODEL_FILES[kind])
     metadata["_version"] = file_version(model_path)
     sequence = partial(read_sequence, lengths=reading_lengths(metadata),
-                       turns_round=bool(metadata.get("turns_strips_round", False)))
+                       turns_round=bool(metadata.get("turns_strips_round", False)),
+                       crops=bool(metadata.get("crops_to_text", False)))
     readers = {"cnn": read_cnn, "forest": read_forest, "sequence": sequence}
     classifier = readers[kind](model_path, labels)
     return LoadedModel(classifier, [str(x) for x in labels], metadata, folder, read_digests(folder))
@@ -316,14 +319,14 @@ def read_cnn(path: Path, labels: list[str]):
     return classifier
 
 
-def read_sequence(path: Path, labels: list[str], lengths=(), turns_round: bool = False):
+def read_sequence(path: Path, labels: list[str], lengths=(), turns_round: bool = False, crops: bool = False):
     """Load the sequence model's .keras file safely; it has one output per label plus CTC's blank."""
     from .sequence import SequenceClassifier
 
     model = read_keras_safely(path)
     if len(model.output_shape) != 3 or model.output_shape[-1] != len(labels) + 1:
         raise ModelDamaged(f"{path.parent.name}: model file is damaged (outputs {model.output_shape}, {len(labels)} labels + blank)")
-    return SequenceClassifier.from_model(model, labels, lengths=lengths, turns_round=turns_round)
+    return SequenceClassifier.from_model(model, labels, lengths=lengths, turns_round=turns_round, crops=crops)
 
 
 def read_keras_safely(path: Path):

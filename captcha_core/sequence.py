@@ -57,6 +57,50 @@ def to_strip(gray: np.ndarray, height: int, width: int, turn_round: bool = True)
     return strip
 
 
+def text_box(gray: np.ndarray, config: Config = DEFAULT) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the text in a dark-on-light captcha, with config.text_margin around it.
+
+    Dark against the image's own noise, not Otsu's split: on a noisy ground with little text, Otsu splits the noise.
+    """
+    h, w = gray.shape
+    kernel = max(3, int(config.text_blur_share * min(h, w)) | 1)  # GaussianBlur takes odd sizes only
+    blur = cv2.GaussianBlur(gray, (kernel, kernel), 0).astype(np.float32)
+    median = float(np.median(blur))
+    noise = float(np.median(np.abs(blur - median))) * 1.4826  # the median deviation of a normal is 0.6745 sigma
+    ink = (blur < min(median - config.text_noise_sigmas * noise, median - config.text_contrast)).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return 0, h, 0, w
+    pieces = stats[1:]
+    pieces = pieces[pieces[:, cv2.CC_STAT_AREA] >= config.text_piece_share * pieces[:, cv2.CC_STAT_AREA].max()]
+    top, left = pieces[:, cv2.CC_STAT_TOP].min(), pieces[:, cv2.CC_STAT_LEFT].min()
+    bottom = (pieces[:, cv2.CC_STAT_TOP] + pieces[:, cv2.CC_STAT_HEIGHT]).max()
+    right = (pieces[:, cv2.CC_STAT_LEFT] + pieces[:, cv2.CC_STAT_WIDTH]).max()
+    pad = int(round(config.text_margin * (bottom - top)))
+    return max(0, top - pad), min(h, bottom + pad), max(0, left - pad), min(w, right + pad)
+
+
+def text_height_share(gray: np.ndarray, config: Config = DEFAULT) -> float:
+    """The share of a captcha's height its text box takes up."""
+    top, bottom, _, _ = text_box(dark_on_light(np.asarray(gray, np.uint8)), config)
+    return (bottom - top) / gray.shape[0]
+
+
+def crop_to_text(gray: np.ndarray, config: Config = DEFAULT) -> np.ndarray:
+    """The part of a grayscale captcha around its text (see text_box), in its own tones."""
+    gray = np.asarray(gray, np.uint8)
+    top, bottom, left, right = text_box(dark_on_light(gray), config)
+    return gray[top:bottom, left:right]
+
+
+def crops_to_text(images: list[np.ndarray], config: Config = DEFAULT) -> bool:
+    """Whether a set's text is small in its images: the median text box under config.sequence_crop_below of the height."""
+    if not len(images):
+        return False
+    sample = images[:: max(1, len(images) // config.sequence_crop_sample)]
+    return float(np.median([text_height_share(im, config) for im in sample])) < config.sequence_crop_below
+
+
 def moved(strips: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """Strips (N, H, W) moved right by dx and down by dy whole pixels, paper filling the uncovered edge."""
     out = np.full_like(strips, PAPER)
@@ -222,15 +266,17 @@ class SequenceClassifier:
 
     @classmethod
     def from_model(cls, model, classes: list[str], config: Config = DEFAULT, lengths=(),
-                   turns_round: bool = True) -> "SequenceClassifier":
+                   turns_round: bool = True, crops: bool = False) -> "SequenceClassifier":
         """Wrap a loaded inference model; its input shape fixes the strip size.
 
         lengths: the captcha lengths it was trained on; readings are kept to them (empty: any length).
         turns_round: whether it was trained on strips turned dark on light (see to_strip).
+        crops: whether it was trained on crops around the text (see crops_to_text).
         """
         reader = cls(config)
         reader.model_ = model
         reader.turns_round_ = turns_round
+        reader.crops_ = crops
         reader.classes_ = [str(c) for c in classes]
         reader.lengths_ = sorted({int(n) for n in lengths})
         reader.height_, reader.width_ = (int(v) for v in model.input_shape[1:3])
@@ -246,6 +292,10 @@ class SequenceClassifier:
         self.classes_ = list(classes) if classes is not None else sorted(set("".join(texts)))
         self.lengths_ = sorted({len(t) for t in texts})
         self.turns_round_ = True
+        self.crops_ = crops_to_text(images, self.config)
+        images = self.prepared(images)
+        if val_images is not None:
+            val_images = self.prepared(val_images)
         self.height_ = self.config.sequence_height
         self.width_ = strip_width(images, texts, self.config)
         self.batch_size_ = training_batch_size(len(images), self.config)
@@ -298,6 +348,12 @@ class SequenceClassifier:
         # its epochs or time limit) or decayed in a hurry takes its best validation epoch back if that read more.
         self.best_epoch_ = keeper.restore() if decay is not None and not self.schedule_done_ else None
         return self
+
+    def prepared(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """The captchas as the model reads them: cropped around their text when it was trained so."""
+        if not getattr(self, "crops_", False):
+            return list(images)
+        return [crop_to_text(im, self.config) for im in images]
 
     def _pipeline(self, strips: np.ndarray, labels: np.ndarray, shuffle: bool):
         """A cached, prefetched tf.data pipeline that shuffles itself (so fit is told not to)."""
@@ -368,7 +424,8 @@ class SequenceClassifier:
 
     def predict_texts(self, images: list[np.ndarray], lengths=None) -> list[tuple[str, list[float]]]:
         """(text, per-character confidences) for grayscale captchas of any size, all in one model call."""
-        return self.read_strips(to_strips(images, self.height_, self.width_, self.turns_round_), lengths=lengths)
+        strips = to_strips(self.prepared(images), self.height_, self.width_, self.turns_round_)
+        return self.read_strips(strips, lengths=lengths)
 
 
 def training_batch_size(n_train: int, config: Config) -> int:

@@ -1,12 +1,14 @@
 import json
 import math
 
+import cv2
 import numpy as np
 import pytest
 
 from captcha_core.choice import resolve_model
 from captcha_core.config import DEFAULT
 from captcha_core.data import generate_dataset
+from captcha_core.generator import generate_captchas
 from captcha_core.sequence import (
     BLANK,
     SequenceClassifier,
@@ -191,6 +193,8 @@ def test_sequence_model_round_trips_in_safe_mode(small_reader, tmp_path):
     assert reader.lengths_ == loaded.classifier.lengths_ == [3]
     # Saved before strips were turned round: it is given them as it learnt them, unturned.
     assert reader.turns_round_ is True and loaded.classifier.turns_round_ is False
+    # ...and before crops around the text: it reads whole images.
+    assert loaded.classifier.crops_ is False
     assert loaded.classifier.predict_texts(images) == reader.predict_texts(images)
     readings = Predictor(loaded).solve_many(images)
     assert [r.text for r in readings] == [t for t, _ in reader.predict_texts(images)]
@@ -426,6 +430,8 @@ def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(s
     assert loaded.metadata["reading_lengths"] == loaded.classifier.lengths_ == result.classifier.lengths_ == [3]
     # It reads strips turned round as it learnt them, and says so for the next load.
     assert loaded.metadata["turns_strips_round"] is True and loaded.classifier.turns_round_ is True
+    # Generated text fills its captchas, so it reads them whole, and says that too.
+    assert loaded.metadata["crops_to_text"] is False and loaded.classifier.crops_ is False
     reviewed = review.review_on(loaded.classifier, dataset, loaded.metadata)
     assert reviewed.exact and reviewed.report.n_captchas == len(result.split.test)
     assert reviewed.report.captcha_accuracy == result.report.captcha_accuracy
@@ -434,6 +440,32 @@ def test_evaluate_page_review_scores_a_sequence_model_on_its_own_test_captchas(s
     # Its mistakes are whole captchas, and the review keeps each misread captcha's picture.
     assert reviewed.reads_whole and set(reviewed.images) == {row for row, *_ in reviewed.report.misreads}
     assert all(reviewed.images[row] is dataset.images[row] for row in reviewed.images)
+
+
+def small_text_on_noise(seed: int, text: str = "3071") -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A 150x400 noisy grey image with small dark digits at a random spot, and the digits' (top, bottom, left, right)."""
+    rng = np.random.default_rng(seed)
+    image = np.clip(rng.normal(rng.integers(150, 210), 25, (150, 400)), 0, 255).astype(np.uint8)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
+    x, y = int(rng.integers(5, 400 - w - 5)), int(rng.integers(h + 5, 150 - base - 5))
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, int(rng.integers(0, 70)), 2)
+    return image, (y - h, y + base, x, x + w)
+
+
+def test_text_box_finds_small_text_on_a_noisy_ground_and_sets_of_it_are_cropped():
+    from captcha_core.sequence import SequenceClassifier, crops_to_text, text_box
+
+    for seed in range(5):
+        image, (top, bottom, left, right) = small_text_on_noise(seed)
+        found = text_box(image)
+        assert found[0] <= top and found[1] >= bottom - 2 and found[2] <= left and found[3] >= right, (found, top, bottom, left, right)
+        assert found[1] - found[0] < 0.3 * image.shape[0] and found[3] - found[2] < 0.4 * image.shape[1]
+    noisy = [small_text_on_noise(seed)[0] for seed in range(9)]
+    generated = [im for _, im in generate_captchas(9, difficulty="hard", seed=0)]
+    assert crops_to_text(noisy) and not crops_to_text(generated)
+    reader = SequenceClassifier()
+    reader.crops_ = True
+    assert all(crop.shape[0] < 50 and crop.shape[1] < 150 for crop in reader.prepared(noisy))
 
 
 def test_sequence_report_names_its_per_character_share_character_accuracy():
