@@ -629,6 +629,8 @@ def train_sequence(dataset: Dataset, config: Config, progress=None, cancel: thre
                                   classifier.schedule_done_)
     if classifier.best_epoch_:
         report.note = " ".join(filter(None, [report.note, kept_epoch_note(classifier.history_, classifier.best_epoch_)]))
+    if classifier.crops_:
+        report.note = " ".join(filter(None, [report.note, crop_note(config)]))
     seconds["evaluation"] = time.perf_counter() - start
     report_phase(Progress(phase="done", epochs=epochs, history=classifier.history_))
     return TrainResult(
@@ -685,6 +687,12 @@ def stall_hint(history: dict[str, list[float]], epochs: int | None = None, sched
             f"{np.mean(before):.0%} over the {CLIMB_WINDOW} before. Train again with more epochs, or with more captchas."
         )
     return ""
+
+
+def crop_note(config: Config) -> str:
+    """Why a model reads crops around the text instead of whole captchas."""
+    return (f"The text takes up less than {config.sequence_crop_below:.0%} of these captchas' height, so the model "
+            "finds it first and reads a crop around it, in training and in reading alike.")
 
 
 def kept_epoch_note(history: dict[str, list[float]], epoch: int) -> str:

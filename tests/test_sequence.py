@@ -468,6 +468,25 @@ def test_text_box_finds_small_text_on_a_noisy_ground_and_sets_of_it_are_cropped(
     assert all(crop.shape[0] < 50 and crop.shape[1] < 150 for crop in reader.prepared(noisy))
 
 
+def test_a_set_of_small_text_trains_on_crops_says_so_and_keeps_them_when_loaded(tmp_path):
+    from captcha_core.data import from_captchas
+    from captcha_core.persistence import build_metadata, load_model, save_model
+    from captcha_core.sequence import crop_note
+    from captcha_core.training import train
+
+    rng = np.random.default_rng(0)
+    texts = ["".join(rng.choice(list("abc"), 3)) for _ in range(40)]
+    dataset = from_captchas([(text, small_text_on_noise(i, text)[0]) for i, text in enumerate(texts)], config=SMALL)
+    config = SMALL.with_(model="sequence", sequence_epochs=1)
+    result = train(dataset, config)
+    assert result.classifier.crops_ is True and crop_note(config) in result.report.note
+    loaded = load_model(save_model(result.classifier, result.classifier.classes_,
+                                   build_metadata(result, dataset, config), tmp_path / "seq"))
+    assert loaded.metadata["crops_to_text"] is True and loaded.classifier.crops_ is True
+    images = dataset.images[:5]
+    assert loaded.classifier.predict_texts(images) == result.classifier.predict_texts(images)
+
+
 def test_sequence_report_names_its_per_character_share_character_accuracy():
     from captcha_core.sequence import SequenceReport
 
