@@ -221,10 +221,10 @@ class Config:
     sequence_crop_below: float = 0.3
     # Captchas, evenly spread over the training set, whose text boxes decide that (a median needs no more).
     sequence_crop_sample: int = 200
-    # The text finder: ink is what a blur leaves this many noise deviations (robustly estimated) darker than the
-    # median tone, and at least text_contrast grey levels darker; pieces under text_piece_share of the largest are
-    # noise; the box gets text_margin of its height on every side.
-    # The finder blurs with a kernel of text_blur_share of the shorter side (3 pixels at least), to average noise away.
+    # The text finder blurs with a kernel of text_blur_share of the shorter side (3 pixels at least) to average noise
+    # away; ink is then what lies text_noise_sigmas noise deviations (robustly estimated) and at least text_contrast
+    # grey levels below the median tone; pieces under text_piece_share of the largest are specks; and the box gets
+    # text_margin of its height on every side.
     text_blur_share: float = 1 / 30
     text_noise_sigmas: float = 4.0
     text_contrast: int = 20
