@@ -97,7 +97,9 @@ def show_reading(image, reading, key: str, truth: str | None = None, truth_from:
         st.caption(f"Text: {reading.text or 'nothing'} · whole-text confidence {reading.confidence:.0%}. {legend}")
         if reading.text and not len(reading.crops):
             st.altair_chart(charts.character_confidence_chart(list(reading.text), reading.confidences, marks), width="stretch")
-            st.caption("Read whole, without cutting: each bar is the model's peak probability for that character.")
+            # A model trained on crops reads the part around the text, not the whole picture shown (see crops_to_text).
+            cropped = ", from a crop around its text, which is small here" if getattr(predictor.classifier, "crops_", False) else ""
+            st.caption(f"Read whole, without cutting{cropped}: each bar is the model's peak probability for that character.")
     if not reading.segmented_ok:
         problem = cut_problem(len(reading.boxes), predictor.captcha_length)
         st.warning(views.sentence(problem), icon=":material/content_cut:")
