@@ -58,10 +58,12 @@ def to_strip(gray: np.ndarray, height: int, width: int, turn_round: bool = True)
 
 
 def text_box(gray: np.ndarray, config: Config = DEFAULT) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the text in a dark-on-light captcha, with config.text_margin around it.
+    """(top, bottom, left, right) of the text in a grayscale captcha, with config.text_margin around it.
 
-    Dark against the image's own noise, not Otsu's split: on a noisy ground with little text, Otsu splits the noise.
+    The text is what is dark, once light text on a dark ground is turned round, against the image's own noise, not
+    Otsu's split: on a noisy ground with little text, Otsu splits the noise.
     """
+    gray = dark_on_light(np.asarray(gray, np.uint8))
     h, w = gray.shape
     kernel = max(3, int(config.text_blur_share * min(h, w)) | 1)  # GaussianBlur takes odd sizes only
     blur = cv2.GaussianBlur(gray, (kernel, kernel), 0).astype(np.float32)
@@ -82,15 +84,14 @@ def text_box(gray: np.ndarray, config: Config = DEFAULT) -> tuple[int, int, int,
 
 def text_height_share(gray: np.ndarray, config: Config = DEFAULT) -> float:
     """The share of a captcha's height its text box takes up."""
-    top, bottom, _, _ = text_box(dark_on_light(np.asarray(gray, np.uint8)), config)
+    top, bottom, _, _ = text_box(gray, config)
     return (bottom - top) / gray.shape[0]
 
 
 def crop_to_text(gray: np.ndarray, config: Config = DEFAULT) -> np.ndarray:
     """The part of a grayscale captcha around its text (see text_box), in its own tones."""
-    gray = np.asarray(gray, np.uint8)
-    top, bottom, left, right = text_box(dark_on_light(gray), config)
-    return gray[top:bottom, left:right]
+    top, bottom, left, right = text_box(gray, config)
+    return np.asarray(gray, np.uint8)[top:bottom, left:right]
 
 
 def crops_to_text(images: list[np.ndarray], config: Config = DEFAULT) -> bool:
